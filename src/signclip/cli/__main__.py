@@ -1,0 +1,5 @@
+import sys
+
+from signclip.cli import main
+
+sys.exit(main())

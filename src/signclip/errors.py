@@ -1,0 +1,17 @@
+"""The one exception family of signclip: errors a user can act on, printed by the CLI without a traceback."""
+
+
+class SignclipError(Exception):
+    """Base class: a problem with the user's input or environment, with a message that names it."""
+
+
+class PoseFileError(SignclipError):
+    """A pose file that cannot be read: missing, empty, truncated, another format, or holding NaNs."""
+
+
+class PoseLayoutError(SignclipError):
+    """A pose whose components or points do not fit what a transform or model needs."""
+
+
+class ConfigError(SignclipError):
+    """A configuration with an unknown key, a bad value or a missing field."""
