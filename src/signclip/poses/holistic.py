@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
+from pose_format.utils.openpose import hand_colors
 
 BODY = "POSE_LANDMARKS"
 FACE = "FACE_LANDMARKS"
@@ -15,9 +16,8 @@ RIGHT_HAND = "RIGHT_HAND_LANDMARKS"
 BODY_WORLD = "POSE_WORLD_LANDMARKS"
 HANDS = (LEFT_HAND, RIGHT_HAND)
 
-_HAND_COLORS = [(232, 232, 232)] + [(192, 0, 0)] * 4 + [(0, 0, 192)] * 4 + [(0, 192, 0)] * 4 + [
-    (0, 192, 192)
-] * 4 + [(255, 128, 0)] * 4
+# pose-format's own hand palette, so headers built here equal those its holistic writer builds.
+_HAND_COLORS = list(hand_colors)
 
 
 @cache
@@ -54,7 +54,11 @@ def holistic_header(
 
     def component(name: str, points: list[str], limbs: list, colors: list) -> PoseHeaderComponent:
         return PoseHeaderComponent(
-            name=name, points=points, limbs=[tuple(limb) for limb in limbs], colors=colors, point_format="XYZC"
+            name=name,
+            points=points,
+            limbs=[tuple(limb) for limb in limbs],
+            colors=colors,
+            point_format="XYZC",
         )
 
     components = [

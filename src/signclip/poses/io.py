@@ -30,8 +30,7 @@ def pose_from_bytes(data: bytes, name: str = "<bytes>", allow_nan: bool = False)
         pose = Pose.read(data)
     except Exception as error:  # pose-format raises many kinds for bad bytes
         raise PoseFileError(
-            f"{name}: not a readable .pose file (truncated, corrupt or another format): "
-            f"{type(error).__name__}: {error}"
+            f"{name}: not a readable .pose file (truncated, corrupt or another format): {type(error).__name__}: {error}"
         ) from None
     frames, _, points, _ = pose.body.data.shape
     expected_points = sum(len(c.points) for c in pose.header.components)
@@ -97,9 +96,7 @@ def _mask_points(pose: Pose, missing: np.ndarray) -> Pose:
     return Pose(pose.header, body)
 
 
-def pose_from_array(
-    header: PoseHeader, data: np.ndarray, fps: float, confidence: np.ndarray | None = None
-) -> Pose:
+def pose_from_array(header: PoseHeader, data: np.ndarray, fps: float, confidence: np.ndarray | None = None) -> Pose:
     """Build a Pose from coordinates `data` (frames, people, points, dims); NaN or confidence 0 = missing."""
     data = np.asarray(data, dtype=np.float32)
     missing = np.isnan(data).any(axis=-1)
