@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "signclip.cli.model",
     "signclip.cli.search",
     "signclip.cli.serve",
+    "signclip.cli.quickstart",
 ]
 
 
