@@ -241,6 +241,14 @@ def test_crop_pose_by_milliseconds():
     np.testing.assert_array_equal(_data(cropped), _data(pose)[5:15])
 
 
+def test_crop_pose_frame_boundaries_survive_float_round_trips():
+    pose = synthetic_pose(0, 0, fps=30)
+    for start in range(0, 20):
+        for length in (1, 2, 3):
+            cropped = crop_pose(pose, start / 30 * 1000, (start + length) / 30 * 1000)
+            assert cropped.body.data.shape[0] == min(length, max(0, pose.body.data.shape[0] - start))
+
+
 def test_fit_length_modes():
     tensor = PoseTensor(np.arange(100, dtype=np.float32)[:, None], np.ones(100, dtype=bool))
     assert fit_length(tensor, 200)[0] is tensor

@@ -155,6 +155,16 @@ def read_asl_signs_parquet(path: str | os.PathLike, fps: float = 30.0) -> Pose:
     return pose_from_array(header, data, fps=fps)
 
 
+def read_any_pose(path: str | os.PathLike, allow_nan: bool = False) -> Pose:
+    """Read a pose by its suffix: `.pose` (read_pose) or a Kaggle asl-signs `.parquet` sequence (30 fps)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".pose":
+        return read_pose(path, allow_nan=allow_nan)
+    if suffix == ".parquet":
+        return read_asl_signs_parquet(path)
+    raise PoseFileError(f"{path}: unknown pose file type {suffix or '(no suffix)'!r}; expected .pose or .parquet")
+
+
 def read_keypoint_csv(
     path: str | os.PathLike, fps: float = 30.0, group_column: str = "video", component: str = "KEYPOINTS_2D"
 ) -> dict[str, Pose]:

@@ -83,8 +83,8 @@ def crop_pose(pose: Pose, start_ms: float | None, end_ms: float | None) -> Pose:
     """Return the frames of `pose` between `start_ms` and `end_ms` (None or NaN = sequence start/end)."""
     fps = float(pose.body.fps)
     frames = pose.body.data.shape[0]
-    start = 0 if start_ms is None or np.isnan(start_ms) else int(np.floor(start_ms / 1000 * fps))
-    end = frames if end_ms is None or np.isnan(end_ms) else int(np.ceil(end_ms / 1000 * fps))
+    start = 0 if start_ms is None or np.isnan(start_ms) else int(np.floor(start_ms / 1000 * fps + 1e-6))
+    end = frames if end_ms is None or np.isnan(end_ms) else int(np.ceil(end_ms / 1000 * fps - 1e-6))
     start, end = max(0, min(start, frames)), max(0, min(end, frames))
     return _with_body(pose, np.ma.getdata(pose.body.data)[start:end], pose.body.confidence[start:end])
 
@@ -606,6 +606,12 @@ PIPELINE_PRESETS: dict[str, list[dict[str, Any]]] = {
         {"name": "dominant_hand", "side": "right"},
         {"name": "normalize_shoulders"},
         {"name": "select", "preset": "upper_body_hands"},
+    ],
+    # The released FingerCLIP (rwthfs_scratch_hand_dominant_aug): shoulder normalization of the whole
+    # pose, then the right hand as it is (no mirroring, no 3D hand normalization), x, y, z.
+    "mmpt_fingerclip": [
+        {"name": "normalize_shoulders"},
+        {"name": "select", "components": ["RIGHT_HAND_LANDMARKS"]},
     ],
 }
 
