@@ -32,3 +32,9 @@ def fingerspelling_dir() -> Path:
 @pytest.fixture
 def boston_dir() -> Path:
     return shared_path("data/rwth-boston-104")
+
+
+@pytest.fixture(scope="session")
+def require_shared():
+    """The `shared_path` function, for module- or session-scoped fixtures."""
+    return shared_path

@@ -15,3 +15,7 @@ class PoseLayoutError(SignclipError):
 
 class ConfigError(SignclipError):
     """A configuration with an unknown key, a bad value or a missing field."""
+
+
+class ModelFileError(SignclipError):
+    """A model directory that cannot be loaded: missing files, or weights missing, extra or wrong-shaped."""

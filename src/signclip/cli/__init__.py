@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "signclip.cli.poses",
     "signclip.cli.data",
     "signclip.cli.model",
+    "signclip.cli.mmpt",
     "signclip.cli.train",
     "signclip.cli.search",
     "signclip.cli.serve",

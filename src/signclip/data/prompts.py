@@ -3,7 +3,8 @@
 Templates are data: a registered name (`signclip_v1`, `fingerclip`, `v0`, `plain`) or any template
 string with `{field}` placeholders. Fields: every manifest column (`text`, `gloss`, `signer`,
 `spoken_language`, `signed_language`, ...), plus `spoken` and `signed` (short aliases) and
-`language_name` (the English name of the signed language, from `sign_languages.json`).
+`language_name` (the English name of the signed language, from `sign_languages.json`), and
+`letter_names` (the text spelled by Unicode character names, for letters that differ only by diacritics).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import string
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -26,7 +28,7 @@ PROMPT_TEMPLATES = {
     "plain": "{text}",
 }
 FIELD_ALIASES = {"spoken": "spoken_language", "signed": "signed_language"}
-DERIVED_FIELDS = ("language_name",)
+DERIVED_FIELDS = ("language_name", "letter_names")
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ def _field_value(field: str, row: Mapping[str, object], template: str) -> str:
     if value:
         return value
     signed = _text(row.get("signed_language"))
+    if column == "letter_names" and _text(row.get("text")):
+        return letter_names(_text(row.get("text")))
     if column == "language_name" and signed:
         return sign_language_name(signed)
     if column == "spoken_language" and signed:
@@ -133,6 +137,12 @@ def _field_value(field: str, row: Mapping[str, object], template: str) -> str:
     if column not in row and column not in (*MANIFEST_COLUMNS, *DERIVED_FIELDS):
         raise ConfigError(f"prompt template {template!r} uses {{{field}}}, which is not a manifest field")
     raise ConfigError(f"prompt template {template!r} needs {{{field}}}, but the row {_row_name(row)} has none")
+
+
+def letter_names(text: str) -> str:
+    """Spell `text` by Unicode character names, so letters an uncased, accent-stripping tokenizer would
+    merge stay apart: "Ä" -> "LATIN CAPITAL LETTER A WITH DIAERESIS"; several characters join with ", "."""
+    return ", ".join(unicodedata.name(character, character) for character in text)
 
 
 def _text(value: object) -> str:

@@ -1,0 +1,297 @@
+"""Search store benchmark: ingest, HNSW build, k-NN latency and recall, against NumPy and FAISS baselines.
+
+For each size x dimension: clustered synthetic unit vectors are bulk-ingested (binary COPY, through
+`Store.add_items` / `Store.add_embeddings`), the model's HNSW index is built, and held-out queries run
+through `Store.search` (the code the CLI uses). ef_search is raised until recall@k against exact
+search reaches the target. Baselines measured in the same run: exact NumPy brute force (the recall
+reference), pgvector's exact scan, an in-process FAISS HNSW index with the same m / ef_construction,
+and pgvector's per-row binary COPY. Last, the exact all-against-all top-k over the vectors.
+
+    python benchmarks/search.py                                   # modest default: 20k x 384
+    python benchmarks/search.py --sizes 100000 1000000 --dims 384 768
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from signclip.search.pgbinary import encode_id_vector_rows
+from signclip.search.ranking import symmetric_top_k
+from signclip.search.server import EmbeddedPostgres
+from signclip.search.store import Store
+
+MODEL = "bench"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000], help="vector counts (20000)")
+    parser.add_argument("--dims", type=int, nargs="+", default=[384], help="dimensions (384; 768 = original model)")
+    parser.add_argument("--queries", type=int, default=200, help="held-out queries per run (200)")
+    parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--recall-target", type=float, default=0.95)
+    parser.add_argument(
+        "--ef-search", type=int, nargs="+", default=[20, 40, 64, 100, 128, 160, 200, 250, 300, 400, 600]
+    )
+    parser.add_argument("--m", type=int, default=16)
+    parser.add_argument("--ef-construction", type=int, default=64)
+    parser.add_argument("--exact-queries", type=int, default=20, help="queries for pgvector's exact scan (20)")
+    parser.add_argument("--all-against-all", type=int, default=None, help="items for the all-against-all run")
+    parser.add_argument("--database-url", help="benchmark on this server (default: a temporary embedded one)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    return parser.parse_args()
+
+
+def clustered_unit_vectors(count: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (vectors (count, dim) float32 unit length, cluster labels): ~100 points per cluster."""
+    rng = np.random.default_rng(seed)
+    clusters = max(10, count // 100)
+    centers = rng.normal(size=(clusters, dim)).astype(np.float32)
+    labels = rng.integers(0, clusters, count)
+    vectors = np.empty((count, dim), dtype=np.float32)
+    for start in range(0, count, 100_000):
+        stop = min(start + 100_000, count)
+        chunk = centers[labels[start:stop]] + 0.6 * rng.normal(size=(stop - start, dim)).astype(np.float32)
+        vectors[start:stop] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
+    return vectors, labels
+
+
+def exact_top_k(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, list[float]]:
+    """NumPy brute force, one query at a time on one thread (like one PostgreSQL backend or one FAISS
+    search): ids (Q, k), seconds per query."""
+    from threadpoolctl import threadpool_limits
+
+    ids, seconds = [], []
+    with threadpool_limits(1):
+        for query in queries:
+            started = time.perf_counter()
+            scores = vectors @ query
+            top = np.argpartition(-scores, k)[:k]
+            ids.append(top[np.argsort(-scores[top])])
+            seconds.append(time.perf_counter() - started)
+    return np.array(ids), seconds
+
+
+def recall(found: list[list[int]], truth: np.ndarray, k: int) -> float:
+    return float(np.mean([len(set(f[:k]) & set(t[:k])) / k for f, t in zip(found, truth, strict=True)]))
+
+
+def percentiles_ms(seconds: list[float]) -> tuple[float, float]:
+    return float(np.percentile(seconds, 50) * 1000), float(np.percentile(seconds, 99) * 1000)
+
+
+def pg_queries(store: Store, queries: np.ndarray, k: int, exact: bool) -> tuple[list[list[int]], list[float]]:
+    """Run queries through Store.search; returns result positions (item id - 1) and seconds per query."""
+    found, seconds = [], []
+    for query in queries:
+        started = time.perf_counter()
+        results = store.search("bench", MODEL, query, k=k, exact=exact)
+        seconds.append(time.perf_counter() - started)
+        found.append([r.item_id - 1 for r in results])
+    return found, seconds
+
+
+def tune(
+    candidates: list[int], target: float, run_at: Callable[[int], tuple[float, list[float]]]
+) -> tuple[int, float, list[float], list[tuple[int, float]]]:
+    """Raise ef_search through `candidates` until recall >= target; returns ef, recall, seconds, the sweep."""
+    sweep = []
+    for ef in candidates:
+        found_recall, seconds = run_at(ef)
+        sweep.append((ef, round(found_recall, 4)))
+        if found_recall >= target:
+            break
+    return ef, found_recall, seconds, sweep
+
+
+def raw_copy_seconds(connection: psycopg.Connection, vectors: np.ndarray) -> tuple[float, float]:
+    """Seconds to binary-COPY (id, vector) rows into a scratch table: (NumPy-encoded stream as the store
+    does, the baseline of one `write_row` per row with pgvector's binary dumper)."""
+    connection.execute("CREATE TEMP TABLE copy_scratch (item_id bigint, vector vector)")
+    statement = "COPY copy_scratch (item_id, vector) FROM STDIN WITH (FORMAT BINARY)"
+    started = time.perf_counter()
+    with connection.transaction(), connection.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write(encode_id_vector_rows(np.arange(len(vectors)), vectors))
+    encoded = time.perf_counter() - started
+    connection.execute("TRUNCATE copy_scratch")
+    started = time.perf_counter()
+    with connection.transaction(), connection.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types(["int8", "vector"])
+        for index, vector in enumerate(vectors):
+            copy.write_row([index, vector])
+    per_row = time.perf_counter() - started
+    connection.execute("DROP TABLE copy_scratch")
+    return encoded, per_row
+
+
+def benchmark(server_url: str, count: int, dim: int, args: argparse.Namespace) -> dict:
+    vectors, labels = clustered_unit_vectors(count + args.queries, dim, seed=count + dim)
+    vectors, queries = vectors[:count], vectors[count:]
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    figures: dict = {
+        "vectors": count,
+        "dim": dim,
+        "queries": args.queries,
+        "k": args.k,
+        "m": args.m,
+        "ef_construction": args.ef_construction,
+    }
+    try:
+        with Store.open(make_conninfo(server_url, dbname=name)) as store:
+            rows = [{"id": str(i), "pose_path": f"synthetic/{i}.pose", "gloss": f"c{labels[i]}"} for i in range(count)]
+            started = time.perf_counter()
+            ids = store.add_items("bench", rows, batch_size=50_000)
+            figures["items_ingest_s"] = time.perf_counter() - started
+            assert ids[0] == 1 and ids[-1] == count  # positions = item id - 1
+            started = time.perf_counter()
+            store.add_embeddings(MODEL, ids, vectors, batch_size=50_000)
+            figures["copy_vectors_s"] = time.perf_counter() - started
+            sample = vectors[: min(count, 50_000)]
+            figures["raw_copy_rows"] = len(sample)
+            figures["raw_copy_s"], figures["raw_copy_per_row_s"] = raw_copy_seconds(store.connection, sample)
+            graph_bytes = count * (4 * dim + 16 * args.m + 64)
+            memory = f"{max(1, int(np.ceil(1.3 * graph_bytes / 2**30)))}GB"
+            started = time.perf_counter()
+            store.build_index(MODEL, m=args.m, ef_construction=args.ef_construction, maintenance_work_mem=memory)
+            figures["hnsw_build_s"] = time.perf_counter() - started
+            figures["maintenance_work_mem"] = memory
+
+            truth, numpy_seconds = exact_top_k(vectors, queries, args.k)
+            figures["numpy_p50_ms"], figures["numpy_p99_ms"] = percentiles_ms(numpy_seconds)
+            exact_found, exact_seconds = pg_queries(store, queries[: args.exact_queries], args.k, exact=True)
+            figures["pg_exact_recall"] = recall(exact_found, truth[: args.exact_queries], args.k)
+            figures["pg_exact_p50_ms"], figures["pg_exact_p99_ms"] = percentiles_ms(exact_seconds)
+
+            def pg_at(ef: int) -> tuple[float, list[float]]:
+                store.set_ef_search(ef)
+                pg_queries(store, queries[:20], args.k, exact=False)  # warm the index pages
+                found, seconds = pg_queries(store, queries, args.k, exact=False)
+                return recall(found, truth, args.k), seconds
+
+            ef, figures["pg_recall"], seconds, figures["pg_sweep"] = tune(args.ef_search, args.recall_target, pg_at)
+            figures["pg_ef_search"] = ef
+            figures["pg_p50_ms"], figures["pg_p99_ms"] = percentiles_ms(seconds)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    figures |= faiss_figures(vectors, queries, truth, args)
+    return figures
+
+
+def faiss_figures(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, args: argparse.Namespace) -> dict:
+    import faiss
+
+    index = faiss.IndexHNSWFlat(vectors.shape[1], args.m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = args.ef_construction
+    started = time.perf_counter()
+    index.add(vectors)
+    build = time.perf_counter() - started
+
+    def faiss_at(ef: int) -> tuple[float, list[float]]:
+        index.hnsw.efSearch = ef
+        found, seconds = [], []
+        for query in queries:
+            started = time.perf_counter()
+            _, ids = index.search(query[None, :], args.k)
+            seconds.append(time.perf_counter() - started)
+            found.append(ids[0].tolist())
+        return recall(found, truth, args.k), seconds
+
+    ef, found_recall, seconds, sweep = tune(args.ef_search, args.recall_target, faiss_at)
+    p50, p99 = percentiles_ms(seconds)
+    return {
+        "faiss_build_s": build,
+        "faiss_ef_search": ef,
+        "faiss_recall": found_recall,
+        "faiss_p50_ms": p50,
+        "faiss_p99_ms": p99,
+        "faiss_sweep": sweep,
+    }
+
+
+def all_against_all(count: int, dim: int, k: int) -> dict:
+    vectors, _ = clustered_unit_vectors(count, dim, seed=7)
+    started = time.perf_counter()
+    symmetric_top_k(vectors, k, progress=False)
+    return {"vectors": count, "dim": dim, "k": k, "seconds": time.perf_counter() - started}
+
+
+def print_figures(figures: dict) -> None:
+    n, d = figures["vectors"], figures["dim"]
+    rate = n / figures["copy_vectors_s"]
+    raw_rate = figures["raw_copy_rows"] / figures["raw_copy_s"]
+    baseline_rate = figures["raw_copy_rows"] / figures["raw_copy_per_row_s"]
+    print(f"\n== {n:,} x {d} ({figures['queries']} held-out queries, k={figures['k']}) ==")
+    print(f"ingest items (text COPY + upsert): {figures['items_ingest_s']:.1f} s")
+    seconds = figures["copy_vectors_s"]
+    print(f"ingest vectors (Store.add_embeddings: binary COPY + upsert): {seconds:.1f} s = {rate:,.0f} rows/s")
+    print(
+        f"raw binary COPY of {figures['raw_copy_rows']:,} rows: NumPy-encoded {raw_rate:,.0f} rows/s vs per-row "
+        f"write_row baseline {baseline_rate:,.0f} rows/s (x{raw_rate / baseline_rate:.1f})"
+    )
+    print(
+        f"HNSW build (m {figures['m']}, ef_construction {figures['ef_construction']}, "
+        f"maintenance_work_mem {figures['maintenance_work_mem']}): "
+        f"{figures['hnsw_build_s']:.1f} s; FAISS HNSW build {figures['faiss_build_s']:.1f} s "
+        f"(x{figures['hnsw_build_s'] / figures['faiss_build_s']:.1f})"
+    )
+    print(f"ef_search sweep (ef, recall@k): pgvector {figures['pg_sweep']}; FAISS {figures['faiss_sweep']}")
+    rows = [
+        ("NumPy exact (baseline)", 1.0, "numpy"),
+        ("pgvector exact scan", figures["pg_exact_recall"], "pg_exact"),
+        (f"pgvector HNSW ef_search {figures['pg_ef_search']}", figures["pg_recall"], "pg"),
+        (f"FAISS HNSW efSearch {figures['faiss_ef_search']}", figures["faiss_recall"], "faiss"),
+    ]
+    print(f"{'k-NN query':<34}{'recall@k':>9}{'p50 ms':>9}{'p99 ms':>9}{'p50 / NumPy':>13}{'p50 / FAISS':>13}")
+    for label, found_recall, key in rows:
+        p50, p99 = figures[f"{key}_p50_ms"], figures[f"{key}_p99_ms"]
+        print(
+            f"{label:<34}{found_recall:>9.3f}{p50:>9.2f}{p99:>9.2f}"
+            f"{p50 / figures['numpy_p50_ms']:>13.2f}{p50 / figures['faiss_p50_ms']:>13.2f}"
+        )
+
+
+def main() -> None:
+    args = parse_args()
+    home = None
+    url = args.database_url
+    if url is None:
+        home = Path(tempfile.mkdtemp(prefix="signclip-bench-"))
+        url = EmbeddedPostgres(home).start()
+    results = {"runs": [], "all_against_all": None}
+    try:
+        for count in args.sizes:
+            for dim in args.dims:
+                figures = benchmark(url, count, dim, args)
+                print_figures(figures)
+                results["runs"].append(figures)
+    finally:
+        if home is not None:
+            EmbeddedPostgres(home).stop()
+            shutil.rmtree(home, ignore_errors=True)
+    aaa_count = args.all_against_all or min(max(args.sizes), 100_000)
+    aaa = all_against_all(aaa_count, args.dims[0], args.k)
+    results["all_against_all"] = aaa
+    print(
+        f"\nall-against-all exact top-{aaa['k']} over {aaa['vectors']:,} x {aaa['dim']} "
+        f"(symmetric blocked matrix products): {aaa['seconds']:.1f} s"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The non-learned baseline: nearest neighbours by dynamic time warping (DTW) on preprocessed poses.
+
+A pose's score for a text is minus its DTW distance to the nearest reference pose of that text, so
+the same retrieval metrics as for SignCLIP apply (`signclip.evaluate.retrieval_report`). References
+are the rows outside the evaluated split; when there are none (no split given, or every row is in
+it), each pose is compared with all the other evaluated poses (leave-one-out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from signclip.evaluate import group_values, load_poses, retrieval_report, split_rows
+from signclip.poses.transforms import Pipeline, PoseTensor, fit_length
+
+DEFAULT_PREPROCESS = "fingerclip"
+CHUNK_CELLS = 20_000_000  # cost-matrix cells computed at once (about 80 MB of float32)
+
+
+def _frames(tensor: PoseTensor, max_frames: int | None) -> np.ndarray:
+    """The real frames of a tensor (frames, features), evenly subsampled to at most `max_frames`."""
+    tensor = PoseTensor(tensor.data[tensor.mask], tensor.mask[tensor.mask])
+    if max_frames is not None and tensor.frames > max_frames:
+        tensor = fit_length(tensor, max_frames, "subsample")[0]
+    return tensor.data.astype(np.float32)
+
+
+def _padded(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack sequences into (N, T_max, F) zero-padded, plus their lengths (N,)."""
+    lengths = np.array([len(s) for s in sequences])
+    out = np.zeros((len(sequences), lengths.max(), sequences[0].shape[1]), dtype=np.float32)
+    for i, sequence in enumerate(sequences):
+        out[i, : len(sequence)] = sequence
+    return out, lengths
+
+
+def dtw_distance_matrix(
+    queries: Sequence[PoseTensor],
+    references: Sequence[PoseTensor],
+    band: float | None = None,
+    max_frames: int | None = 64,
+    progress: bool = False,
+) -> np.ndarray:
+    """DTW distances (len(queries), len(references)) float32 between preprocessed poses.
+
+    The local cost is the Euclidean distance between frames; steps are (1,0), (0,1), (1,1); the
+    total is divided by len(query) + len(reference) so long signs are not penalized. `band` (a
+    fraction of the sequence, e.g. 0.2) restricts the warping path to a Sakoe-Chiba band around the
+    diagonal of the two (normalized) time axes. Sequences longer than `max_frames` are subsampled.
+    The dynamic programme runs over all pairs of a chunk of queries at once (vectorized numpy).
+    """
+    if not queries or not references:
+        return np.zeros((len(queries), len(references)), dtype=np.float32)
+    query_frames, query_lengths = _padded([_frames(t, max_frames) for t in queries])
+    reference_frames, reference_lengths = _padded([_frames(t, max_frames) for t in references])
+    if query_frames.shape[2] != reference_frames.shape[2]:
+        raise ValueError(f"queries have {query_frames.shape[2]} features, references {reference_frames.shape[2]}")
+    out = np.zeros((len(queries), len(references)), dtype=np.float32)
+    cells_per_query = len(references) * query_frames.shape[1] * reference_frames.shape[1]
+    chunk = max(1, CHUNK_CELLS // cells_per_query)
+    starts = range(0, len(queries), chunk)
+    for start in tqdm(starts, desc="DTW", unit="chunk", disable=not progress):
+        stop = min(start + chunk, len(queries))
+        out[start:stop] = _dtw_chunk(
+            query_frames[start:stop], query_lengths[start:stop], reference_frames, reference_lengths, band
+        )
+    return out
+
+
+def _dtw_chunk(
+    queries: np.ndarray, query_lengths: np.ndarray, references: np.ndarray, reference_lengths: np.ndarray, band
+) -> np.ndarray:
+    """DTW between queries (Q, Tq, F) and references (R, Tr, F) with their lengths; returns (Q, R)."""
+    (q, tq, features), (r, tr, _) = queries.shape, references.shape
+    products = (queries.reshape(q * tq, features) @ references.reshape(r * tr, features).T).reshape(q, tq, r, tr)
+    squared = (queries**2).sum(-1)[:, :, None, None] + (references**2).sum(-1)[None, None] - 2 * products
+    cost = np.sqrt(np.maximum(squared, 0)).transpose(1, 3, 0, 2).reshape(tq, tr, q * r)  # (Tq, Tr, pairs)
+    query_length = np.repeat(query_lengths, r)
+    reference_length = np.tile(reference_lengths, q)
+    if band is not None:
+        i = np.arange(cost.shape[0])[:, None, None] / np.maximum(query_length - 1, 1)
+        j = np.arange(cost.shape[1])[None, :, None] / np.maximum(reference_length - 1, 1)
+        cost = np.where(np.abs(i - j) <= band, cost, np.inf).astype(np.float32)
+    # total[i, j]: cheapest path to frames (i - 1, j - 1), row and column 0 the boundary. Cells on one
+    # anti-diagonal (i + j = d) depend only on the two diagonals before, so each is one numpy step.
+    rows, columns = cost.shape[0], cost.shape[1]
+    total = np.full((rows + 1, columns + 1, q * r), np.inf, dtype=np.float32)
+    total[0, 0] = 0
+    for diagonal in range(2, rows + columns + 1):
+        i = np.arange(max(1, diagonal - columns), min(rows, diagonal - 1) + 1)
+        j = diagonal - i
+        best_previous = np.minimum(np.minimum(total[i - 1, j - 1], total[i - 1, j]), total[i, j - 1])
+        total[i, j] = cost[i - 1, j - 1] + best_previous
+    ends = total[query_length, reference_length, np.arange(q * r)]  # each pair ends at its own lengths
+    return (ends / (query_length + reference_length)).reshape(q, r)
+
+
+def dtw_report(
+    table: pd.DataFrame,
+    split: str | None = None,
+    group_by: str | None = None,
+    preprocess: str | list = DEFAULT_PREPROCESS,
+    band: float | None = None,
+    max_frames: int | None = 64,
+    progress: bool = False,
+) -> dict:
+    """Evaluate DTW nearest-neighbour retrieval on the rows of `table` in `split` (all rows without).
+
+    Texts are the manifest `text` column. A pose's score for a text is minus the DTW distance to the
+    nearest reference pose with that text (texts without references score -inf). References are the
+    rows of the other splits, or, when there are none, the other evaluated rows (leave-one-out).
+    Returns the `retrieval_report` dict plus "references": "other splits" or "leave-one-out".
+    """
+    evaluated, references = split_rows(table, split)
+    leave_one_out = len(references) == 0
+    if leave_one_out:
+        references = evaluated
+    pipeline = Pipeline.from_config(preprocess)
+    tensors = [pipeline(pose) for pose in load_poses(table, progress)]
+    distances = dtw_distance_matrix(
+        [tensors[i] for i in evaluated], [tensors[i] for i in references], band, max_frames, progress
+    )
+    if leave_one_out:
+        np.fill_diagonal(distances, np.inf)
+    texts = table["text"].astype(str).to_numpy()
+    reference_texts = texts[references]
+
+    def score(candidates: list[str], rows: np.ndarray) -> np.ndarray:
+        scores = np.full((len(candidates), len(rows)), -np.inf)
+        for c, text in enumerate(candidates):
+            columns = reference_texts == text
+            if columns.any():
+                scores[c] = -distances[np.ix_(rows, columns)].min(axis=1)
+        return scores
+
+    evaluated_table = table.iloc[evaluated].reset_index(drop=True)
+    report = retrieval_report(texts[evaluated], score, group_values(evaluated_table, group_by))
+    return {**report, "references": "leave-one-out" if leave_one_out else "other splits"}

@@ -1,0 +1,35 @@
+"""Model commands: `signclip demo` (score texts against a pose)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the model commands to the CLI."""
+    demo = subparsers.add_parser(
+        "demo", help="score texts against one .pose file with a model and print them, highest first"
+    )
+    demo.add_argument("pose", metavar="POSE", help=".pose file")
+    demo.add_argument("--texts", nargs="+", required=True, metavar="TEXT", help='prompts, e.g. "<en> <ase> house"')
+    demo.add_argument(
+        "--model",
+        help="model directory or name (default: signclip-e7.2 once converted with convert-mmpt, else signclip-small)",
+    )
+    demo.set_defaults(func=run_demo)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from signclip.model.config import local_model_dir
+    from signclip.model.hub import load_model
+
+    name = args.model or ("signclip-e7.2" if local_model_dir("signclip-e7.2") else "signclip-small")
+    model = load_model(name)
+    if not Path(name).is_dir() and local_model_dir(name) is None:
+        print(f"note: {name!r} is an untrained registered model; its scores carry no meaning", file=sys.stderr)
+    scores = model.score(args.pose, args.texts)
+    for text, score in sorted(zip(args.texts, scores.tolist(), strict=True), key=lambda pair: -pair[1]):
+        print(f"{score:+.4f}  {text}")
+    return 0

@@ -1,0 +1,261 @@
+"""Search commands: `signclip db` (embedded PostgreSQL), `signclip index` (datasets) and `signclip search`.
+
+The store is `$DATABASE_URL` when set, else the embedded server in `$SIGNCLIP_HOME/postgres`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from signclip.errors import SignclipError
+
+DEFAULT_MODEL = "signclip-small"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the db, index and search commands to the CLI."""
+    _register_db(subparsers)
+    _register_index(subparsers)
+    _register_search(subparsers)
+
+
+def _register_db(subparsers: argparse._SubParsersAction) -> None:
+    db = subparsers.add_parser("db", help="the embedded PostgreSQL server (status, start, stop, path)")
+    commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    for name, help_text in [
+        ("status", "print whether the embedded server runs, its URL and data folder"),
+        ("start", "start the embedded server and keep it running until `signclip db stop`"),
+        ("stop", "stop the embedded server"),
+        ("path", "print the embedded server's data folder"),
+    ]:
+        commands.add_parser(name, help=help_text).set_defaults(func=run_db)
+
+
+def _register_index(subparsers: argparse._SubParsersAction) -> None:
+    index = subparsers.add_parser("index", help="add, list and remove indexed datasets")
+    commands = index.add_subparsers(dest="index_command", required=True, metavar="COMMAND")
+    add = commands.add_parser("add", help="embed a folder of poses/videos or a manifest into the search store")
+    add.add_argument("--dataset", required=True, help="dataset name in the store")
+    source = add.add_mutually_exclusive_group(required=True)
+    source.add_argument("folder", nargs="?", metavar="FOLDER", help="folder of <gloss>/<file>.pose|.mp4")
+    source.add_argument("--manifest", metavar="M", help="manifest CSV or Parquet")
+    add.add_argument("--model", default=DEFAULT_MODEL, help=f"model directory or registered name ({DEFAULT_MODEL})")
+    add.add_argument("--workers", type=int, default=None, help="pose extraction processes (default: one per CPU)")
+    add.add_argument("--batch-size", type=int, default=64, help="items embedded and committed together")
+    add.add_argument("--force", action="store_true", help="re-embed items that are already embedded")
+    add.add_argument("--poses-dir", help="where extracted poses go (default: $SIGNCLIP_HOME/poses/DATASET)")
+    add.add_argument("--spoken-language", help="fill rows without one (e.g. en); used by text-search prompts")
+    add.add_argument("--signed-language", help="fill rows without one (e.g. ase); used by text-search prompts")
+    add.set_defaults(func=run_index_add)
+    listing = commands.add_parser("list", help="list the datasets with their item and embedding counts")
+    listing.set_defaults(func=run_index_list)
+    remove = commands.add_parser("remove", help="delete a dataset with its items and embeddings")
+    remove.add_argument("--dataset", required=True)
+    remove.set_defaults(func=run_index_remove)
+
+
+def _register_search(subparsers: argparse._SubParsersAction) -> None:
+    search = subparsers.add_parser(
+        "search",
+        help="search an indexed dataset by text, pose or video (or `search evaluate`)",
+        description="Search an indexed dataset; `signclip search evaluate` runs all-against-all retrieval.",
+    )
+    search.add_argument("--dataset", help="dataset name in the store")
+    query = search.add_mutually_exclusive_group()
+    query.add_argument("--text", help="a word or phrase, wrapped in the model's prompt (e.g. <en> <ase> house)")
+    query.add_argument("--pose", metavar="FILE", help="a .pose (or asl-signs .parquet) file")
+    query.add_argument("--video", metavar="FILE", help="a video file (poses are extracted first)")
+    search.add_argument("-k", type=int, default=10, help="number of results (10)")
+    search.add_argument(
+        "--where", action="append", default=[], metavar="FIELD=VALUE", help="filter, e.g. gloss=HOUSE or signer=s1"
+    )
+    search.add_argument("--model", default=DEFAULT_MODEL, help=f"model directory or registered name ({DEFAULT_MODEL})")
+    search.add_argument(
+        "--raw-text",
+        action="store_true",
+        help="use --text as the prompt instead of wrapping it in the model's template",
+    )
+    search.add_argument("--exact", action="store_true", help="exact search instead of the HNSW index")
+    search.add_argument("--json", action="store_true", help="print the results as JSON")
+    search.set_defaults(func=run_search, parser=search)
+    commands = search.add_subparsers(dest="search_command", metavar="COMMAND")
+    evaluate = commands.add_parser("evaluate", help="all-against-all retrieval: each item queries the rest")
+    evaluate.add_argument("--dataset", required=True)
+    evaluate.add_argument(
+        "--model", default=DEFAULT_MODEL, help="model (name or directory) the dataset was indexed with"
+    )
+    evaluate.add_argument("-k", type=int, default=10)
+    evaluate.add_argument("--method", choices=["embedding", "dtw"], default="embedding")
+    evaluate.add_argument("--metric", choices=["cosine", "l2", "dot"], default="cosine", help="embedding metric")
+    evaluate.add_argument("-o", "--out-dir", help="output folder (default: outputs/search-evaluate/DATASET-METHOD)")
+    evaluate.set_defaults(func=run_evaluate)
+
+
+# ---------------------------------------------------------------------- db
+
+
+def run_db(args: argparse.Namespace) -> int:
+    from signclip.search.server import EmbeddedPostgres
+
+    server = EmbeddedPostgres()
+    if args.db_command == "path":
+        print(server.data_dir)
+    elif args.db_command == "start":
+        print(server.start(keep=True))
+    elif args.db_command == "stop":
+        print("stopped" if server.stop() else "not running")
+    else:
+        if os.environ.get("DATABASE_URL"):
+            print("DATABASE_URL is set: signclip uses that server, not the embedded one")
+        for line in server.status().lines():
+            print(line)
+    return 0
+
+
+# ---------------------------------------------------------------------- index
+
+
+def run_index_add(args: argparse.Namespace) -> int:
+    import signclip
+    from signclip.search.indexer import index_manifest
+    from signclip.search.store import Store
+
+    if args.batch_size < 1:
+        raise SignclipError(f"--batch-size must be at least 1, got {args.batch_size}")
+    manifest = _read_source(args.folder, args.manifest, args.spoken_language, args.signed_language)
+    model = signclip.load_model(args.model)
+    with Store.open() as store:
+        report = index_manifest(
+            store,
+            args.dataset,
+            manifest,
+            model,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            force=args.force,
+            poses_dir=args.poses_dir,
+        )
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def _read_source(folder: str | None, manifest: str | None, spoken: str | None, signed: str | None):
+    """Return the manifest table of `--manifest`, or of FOLDER via the `folder` dataset adapter."""
+    if manifest is None:
+        from signclip.data.datasets import prepare_dataset
+
+        return prepare_dataset("folder", folder, spoken_language=spoken, signed_language=signed)
+    from signclip.data.manifest import read_manifest
+
+    table = read_manifest(manifest)
+    for column, value in (("spoken_language", spoken), ("signed_language", signed)):
+        if value:
+            table.loc[table[column] == "", column] = value
+    return table
+
+
+def run_index_list(args: argparse.Namespace) -> int:
+    from signclip.search.store import Store
+
+    with Store.open() as store:
+        datasets = store.list_datasets()
+    if not datasets:
+        print("no datasets indexed yet (signclip index add --dataset NAME FOLDER)")
+    for dataset in datasets:
+        models = ", ".join(f"{name}: {count}" for name, count in sorted(dataset.embeddings.items())) or "none"
+        print(f"{dataset.name}\t{dataset.items} items\tembeddings: {models}")
+    return 0
+
+
+def run_index_remove(args: argparse.Namespace) -> int:
+    from signclip.search.store import Store
+
+    with Store.open() as store:
+        removed = store.remove_dataset(args.dataset)
+    print(f"removed dataset {args.dataset!r} ({removed} items)")
+    return 0
+
+
+# ---------------------------------------------------------------------- search
+
+
+def parse_where(values: list[str]) -> dict[str, list[str]]:
+    """Turn repeated `FIELD=VALUE` options into {field: [values]}; raises SignclipError for a bad one."""
+    where: dict[str, list[str]] = {}
+    for value in values:
+        field, separator, wanted = value.partition("=")
+        if not separator or not field.strip():
+            raise SignclipError(f"--where {value!r}: expected FIELD=VALUE, e.g. gloss=HOUSE")
+        where.setdefault(field.strip(), []).append(wanted)
+    return where
+
+
+def run_search(args: argparse.Namespace) -> int:
+    import signclip
+    from signclip.search.indexer import model_fingerprint
+    from signclip.search.queries import query_vector, text_prompt
+    from signclip.search.store import Store
+
+    if args.dataset is None or (args.text, args.pose, args.video) == (None, None, None):
+        args.parser.error("give --dataset and one of --text, --pose or --video (or use `signclip search evaluate`)")
+    where = parse_where(args.where)
+    with Store.open() as store:
+        store.dataset_id(args.dataset)  # an unknown dataset fails before the model loads
+        model = signclip.load_model(args.model)
+        store.check_model(model.name, model.embed_dim, model_fingerprint(model))
+        text = args.text
+        if text is not None and not args.raw_text:
+            text = text_prompt(model.config.prompt, text, store.languages(args.dataset), where)
+            print(f"prompt: {text}", file=sys.stderr)
+        vector = query_vector(model, text=text, pose=args.pose, video=args.video)
+        results = store.search(args.dataset, model.name, vector, k=args.k, where=where, exact=args.exact or None)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+        return 0
+    if not results:
+        print("no results")
+    for rank, result in enumerate(results, start=1):
+        path = result.pose_path or result.video_path
+        print(f"{rank:>3}  {result.distance:.4f}  {result.gloss or result.text:<20}  {result.signer:<10}  {path}")
+    return 0
+
+
+def stored_model_name(model: str) -> str:
+    """Return the name a model's embeddings carry in the store: a model directory's config name, else `model`."""
+    config = Path(model) / "config.json"
+    if config.is_file():
+        try:
+            return str(json.loads(config.read_text())["name"])
+        except (OSError, ValueError, KeyError) as error:
+            raise SignclipError(f"{config}: cannot read the model's name: {error}") from None
+    return model
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from signclip.search.evaluation import evaluate_dataset
+    from signclip.search.report import write_report
+    from signclip.search.store import Store
+
+    out_dir = Path(args.out_dir or Path("outputs") / "search-evaluate" / f"{args.dataset}-{args.method}")
+    with Store.open() as store:
+        evaluation = evaluate_dataset(
+            store, args.dataset, stored_model_name(args.model), k=args.k, method=args.method, metric=args.metric
+        )
+    paths = write_report(evaluation, out_dir)
+    summary = json.loads(paths[0].read_text())["summary"]
+    print(
+        f"{summary['items']} items, {summary['glosses']} glosses: precision@{summary['k']} "
+        f"{_figure(summary['precision_at_k'])}, recall@{summary['k']} {_figure(summary['recall_at_k'])}, "
+        f"mAP {_figure(summary['mean_average_precision'])}"
+    )
+    print(f"wrote {', '.join(p.name for p in paths)} to {out_dir}", file=sys.stderr)
+    return 0
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

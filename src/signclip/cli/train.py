@@ -1,0 +1,114 @@
+"""`signclip train`, `signclip evaluate` and `signclip baseline dtw`: training and retrieval evaluation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the train, evaluate and baseline commands to the CLI."""
+    train = subparsers.add_parser("train", help="train a SignCLIP model from a YAML config")
+    train.add_argument("config", metavar="CONFIG.yaml", help="training config (see configs/)")
+    train.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config value, e.g. --set epochs=5 --set data.root=DIR --set output_dir=DIR",
+    )  # fmt: skip
+    train.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint.pt")
+    train.set_defaults(func=run_train)
+
+    evaluate = subparsers.add_parser("evaluate", help="text<->pose retrieval metrics of a model (SignCLIP's)")
+    evaluate.add_argument("--model", required=True, help="model directory or registered name")
+    _add_data_arguments(evaluate)
+    evaluate.add_argument("--flip", action="store_true", help="average each pose's embedding with its mirror's")
+    evaluate.add_argument("--prompt", help="prompt template (default: the one the model was trained with)")
+    evaluate.add_argument(
+        "--neighbours", type=float, default=0.0, metavar="WEIGHT",
+        help="add WEIGHT x the similarity to each text's nearest training pose (rows outside --split)",
+    )  # fmt: skip
+    evaluate.add_argument("--few-shot", action="store_true", help="also few-shot nearest-neighbour accuracy (1/5/10)")
+    evaluate.add_argument("--linear-probe", action="store_true", help="also a logistic-regression probe")
+    evaluate.add_argument("--label-column", default="text", help="class labels of --few-shot/--linear-probe")
+    evaluate.set_defaults(func=run_evaluate)
+
+    baseline = subparsers.add_parser("baseline", help="non-learned baselines, scored like `evaluate`")
+    methods = baseline.add_subparsers(dest="baseline_method", required=True, metavar="METHOD")
+    dtw = methods.add_parser("dtw", help="nearest neighbour by dynamic time warping on normalized hand keypoints")
+    _add_data_arguments(dtw)
+    dtw.add_argument("--preprocess", default="fingerclip", help="preprocessing preset (default: fingerclip)")
+    dtw.add_argument("--band", type=float, help="Sakoe-Chiba band as a fraction of the sequence (default: none)")
+    dtw.set_defaults(func=run_dtw)
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--manifest", help="manifest CSV/Parquet")
+    source.add_argument("--dataset", help="dataset adapter name (with --root; see: signclip dataset list)")
+    parser.add_argument("--root", help="the dataset's folder (with --dataset)")
+    parser.add_argument("--split-by", help="re-split a --dataset: random, signer, language or official")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the --split-by split")
+    parser.add_argument("--split", help="evaluate only this split (default: every row)")
+    parser.add_argument("--group-by", help="compute the metrics within each value of this column, e.g. signed_language")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from signclip.train import load_train_config, train
+
+    result = train(load_train_config(args.config, args.overrides), resume=args.resume)
+    if result.best_dir is None:  # a torchrun process other than rank 0: rank 0 reports
+        return 0
+    validation = f" (validation {result.best_metric:.4f})" if result.best_metric is not None else ""
+    print(f"best model: {result.best_dir}{validation}")
+    print(f"metrics: {result.output_dir / 'metrics.csv'}")
+    return 0
+
+
+def _table(args: argparse.Namespace):
+    from signclip.evaluate import load_table
+
+    return load_table(args.manifest, args.dataset, args.root, args.split_by, args.seed)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from signclip.evaluate import evaluate_model, probe_model
+    from signclip.model.hub import load_model
+
+    table = _table(args)
+    model = load_model(args.model)
+    report = evaluate_model(
+        model, table, args.split, args.group_by, args.flip, args.prompt, args.neighbours, progress=not args.json
+    )
+    if args.few_shot or args.linear_probe:
+        report.update(
+            probe_model(model, table, args.split, args.label_column, args.few_shot, args.linear_probe, args.flip)
+        )
+    _print(report, args.json)
+    return 0
+
+
+def run_dtw(args: argparse.Namespace) -> int:
+    from signclip.baseline import dtw_report
+
+    report = dtw_report(_table(args), args.split, args.group_by, args.preprocess, args.band, progress=not args.json)
+    if not args.json:
+        print(f"references: {report['references']}")
+    _print(report, args.json)
+    return 0
+
+
+def _print(report: dict, as_json: bool) -> None:
+    from signclip.evaluate import format_report
+
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    for line in format_report(report):
+        print(line)
+    for k, result in report.get("few_shot", {}).items():
+        accuracy = "n/a (no class has enough examples)" if result["accuracy"] is None else f"{result['accuracy']:.3f}"
+        print(f"few-shot {k}-shot nearest neighbour: accuracy {accuracy} ({result['classes']} classes)")
+    if "linear_probe" in report:
+        probe = report["linear_probe"]
+        counts = ", ".join(f"{key} {value}" for key, value in probe.items() if key != "accuracy")
+        print(f"linear probe: accuracy {probe['accuracy']:.3f} ({counts})")

@@ -1,0 +1,257 @@
+"""Model configuration as data: dataclasses read from JSON/YAML, and the registry of named models.
+
+A model config names its `architecture`; each architecture is a module of `signclip.model` exposing
+`ARCHITECTURE` (an `Architecture`): the dataclass of its `pose_encoder` section and the function that
+builds the model. Adding one is a line in ARCHITECTURES. Named models are the JSON files in
+`signclip/model/configs/` (one per model, file name = model name).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import math
+import os
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from signclip.data.prompts import resolve_template
+from signclip.errors import ConfigError
+
+CONFIGS_DIR = Path(__file__).parent / "configs"
+ARCHITECTURES = {"signclip": "signclip.model.signclip", "mmpt": "signclip.model.mmpt"}  # name -> module
+LONG_POSE_MODES = ("subsample", "windows")
+TEXT_POOLING = ("mean", "cls", "mean_without_cls")
+SIMILARITIES = ("cosine", "dot")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """How a model family plugs in: its `pose_encoder` config dataclass and its builder.
+
+    `build(config, text_source)` returns an untrained `SignCLIP`; `text_source` is None for the
+    text encoder named in the config (with its pretrained weights), or a saved model's
+    `text_encoder/` folder (structure and tokenizer only; the weights come from model.safetensors).
+    """
+
+    pose_encoder_config: type
+    build: Callable[..., Any]
+
+
+def architecture(name: str) -> Architecture:
+    """Return the Architecture registered under `name`; ConfigError listing the known ones otherwise."""
+    if name not in ARCHITECTURES:
+        raise ConfigError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}")
+    return importlib.import_module(ARCHITECTURES[name]).ARCHITECTURE
+
+
+@dataclass
+class TextEncoderConfig:
+    """The text tower: a Hugging Face encoder (name or local folder), pooled, then projected.
+
+    `pooling`: `mean` over all tokens, `cls` (the first token), or `mean_without_cls` (the mean over
+    the tokens after [CLS], as the original SignCLIP pooled).
+    """
+
+    name: str = "all-MiniLM-L6-v2"
+    max_length: int = 64
+    pooling: str = "mean"
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a model: sizes, preprocessing, length handling, prompt template.
+
+    `preprocess` is a preset name or a list of steps for `signclip.poses.transforms.Pipeline`; it must
+    produce `input_features` features per frame. Poses longer than `max_frames` are subsampled or
+    cut into overlapping windows whose embeddings are averaged (`long_pose`). `prompt` names the text
+    template the model was trained with (see signclip.data.prompts). `similarity` is what `score`
+    reports: `cosine`, or `dot` (the raw dot product of unnormalized embeddings, as the original SignCLIP
+    checkpoints scored; `embed_poses`/`embed_texts` stay L2-normalized either way).
+    """
+
+    name: str
+    architecture: str = "signclip"
+    embed_dim: int = 256
+    input_features: int = 609
+    preprocess: str | list = "signclip_v1"
+    max_frames: int = 256
+    long_pose: str = "windows"
+    prompt: str = "signclip_v1"
+    freeze_text: bool = False
+    logit_scale_init: float = math.log(1 / 0.07)
+    similarity: str = "cosine"
+    pose_encoder: Any = None
+    text_encoder: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "model config") -> ModelConfig:
+        """Build and validate a config from a mapping; unknown keys or bad values raise ConfigError
+        naming `source` and the key."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
+        data = dict(data)
+        sections = {
+            "pose_encoder": data.pop("pose_encoder", None) or {},
+            "text_encoder": data.pop("text_encoder", None) or {},
+        }
+        config = _build(cls, data, source, skip=set(sections))
+        pose_config_type = architecture(config.architecture).pose_encoder_config
+        config.pose_encoder = _build(pose_config_type, sections["pose_encoder"], f"{source}: pose_encoder")
+        config.text_encoder = _build(TextEncoderConfig, sections["text_encoder"], f"{source}: text_encoder")
+        config.validate(source)
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as plain JSON-ready data (the inverse of from_dict)."""
+        return dataclasses.asdict(self)
+
+    def validate(self, source: str = "model config") -> None:
+        """Raise ConfigError for values out of range."""
+        checks = [
+            (self.embed_dim >= 1, "embed_dim", "must be at least 1"),
+            (self.input_features >= 1, "input_features", "must be at least 1"),
+            (self.max_frames >= 1, "max_frames", "must be at least 1"),
+            (self.long_pose in LONG_POSE_MODES, "long_pose", f"must be one of {list(LONG_POSE_MODES)}"),
+            (self.logit_scale_init > 0, "logit_scale_init", "must be positive"),
+            (self.similarity in SIMILARITIES, "similarity", f"must be one of {list(SIMILARITIES)}"),
+            (self.text_encoder.max_length >= 2, "text_encoder.max_length", "must be at least 2"),
+            (self.text_encoder.pooling in TEXT_POOLING, "text_encoder.pooling", f"must be one of {list(TEXT_POOLING)}"),
+            (isinstance(self.preprocess, str | list), "preprocess", "must be a preset name or a list of steps"),
+        ]
+        for ok, key, problem in checks:
+            if not ok:
+                raise ConfigError(f"{source}: {key} {problem}, got {_lookup(self, key)!r}")
+        try:
+            resolve_template(self.prompt)
+        except ConfigError as error:
+            raise ConfigError(f"{source}: prompt: {error}") from None
+        check = getattr(self.pose_encoder, "validate", None)
+        if check:
+            check(f"{source}: pose_encoder")
+
+
+def _lookup(config: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        config = getattr(config, part)
+    return config
+
+
+def _build(cls: type, data: Mapping[str, Any], source: str, skip: frozenset | set = frozenset()) -> Any:
+    """Instantiate dataclass `cls` from `data`, rejecting unknown keys and values of the wrong type."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {unknown[0]!r}"
+            + (f" (and {unknown[1:]})" if unknown[1:] else "")
+            + f"; known keys: {sorted(fields)}"
+        )
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in data and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{source}: missing required key {missing[0]!r}")
+    for key, value in data.items():
+        if not _has_type(value, hints[key]):
+            raise ConfigError(f"{source}: {key} must be {_type_name(hints[key])}, got {value!r}")
+    return cls(**data)
+
+
+def _has_type(value: Any, hint: Any) -> bool:
+    if hint is Any:
+        return True
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return any(_has_type(value, h) for h in typing.get_args(hint))
+    origin = typing.get_origin(hint) or hint
+    if origin is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, origin)
+
+
+def _type_name(hint: Any) -> str:
+    return str(hint).replace("typing.", "") if not isinstance(hint, type) else hint.__name__
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+def list_models() -> list[str]:
+    """Return the names of the registered models (the JSON files in signclip/model/configs/)."""
+    return sorted(path.stem for path in CONFIGS_DIR.glob("*.json"))
+
+
+def models_home() -> Path:
+    """Return where named model directories live: `$SIGNCLIP_HOME/models` (default ~/.local/share/signclip/models)."""
+    home = os.environ.get("SIGNCLIP_HOME") or Path.home() / ".local" / "share" / "signclip"
+    return Path(home).expanduser() / "models"
+
+
+def local_model_dir(name: str) -> Path | None:
+    """Return `models_home()/name` when it holds a model directory (a config.json), else None."""
+    if not name or Path(name).name != name:
+        return None
+    folder = models_home() / name
+    return folder if (folder / "config.json").is_file() else None
+
+
+def read_config_file(path: str | Path) -> ModelConfig:
+    """Read a model config from a JSON or YAML file; raises ConfigError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        text = path.read_text()
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: not a readable JSON/YAML config: {error}") from None
+    return ModelConfig.from_dict(data, source=str(path))
+
+
+def model_config(spec: str | Path | Mapping[str, Any] | ModelConfig) -> ModelConfig:
+    """Resolve a model config from a registered name, a JSON/YAML file, a ModelConfig, or a mapping.
+
+    A mapping may hold `base: <name or file>`: its other keys then override the base config
+    (nested sections key by key), e.g. `{"base": "signclip-small", "freeze_text": True}`.
+    """
+    if isinstance(spec, ModelConfig):
+        return spec
+    if isinstance(spec, Mapping):
+        data = dict(spec)
+        base = data.pop("base", None)
+        if base is not None:
+            data = _merge(model_config(base).to_dict(), data)
+        return ModelConfig.from_dict(data)
+    if isinstance(spec, str) and spec in list_models():
+        return read_config_file(CONFIGS_DIR / f"{spec}.json")
+    path = Path(spec)
+    if path.suffix in (".json", ".yaml", ".yml") and path.is_file():
+        return read_config_file(path)
+    raise ConfigError(
+        f"unknown model {str(spec)!r}; known models: {', '.join(list_models())} "
+        "(or give a model directory or a .json/.yaml config file)"
+    )
+
+
+def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,100 @@
+"""`signclip search evaluate`: all-against-all retrieval over a stored dataset, by embeddings or by DTW.
+
+Each item's label is its gloss (its text where the gloss is empty); items with neither are left out.
+The embedding method reads the stored vectors once and ranks them exactly with chunked matrix
+products (no query per item); the DTW method computes the (N, N) DTW distance matrix over the raw
+poses with `signclip.baseline.dtw_distance_matrix` and feeds it to the same metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from signclip.errors import SignclipError
+from signclip.search.analysis import RetrievalResult, rank_matrix, rank_vectors
+from signclip.search.store import Store
+
+METHODS = ("embedding", "dtw")
+
+
+@dataclass(frozen=True)
+class DatasetEvaluation:
+    """A finished evaluation: the per-query result and what was evaluated (dataset, model, method, ...)."""
+
+    result: RetrievalResult
+    item_keys: np.ndarray
+    settings: dict
+
+
+def item_labels(items: pd.DataFrame) -> np.ndarray:
+    """Return each item's label (N,): its gloss, or its text where the gloss is empty ('' if neither)."""
+    gloss = items["gloss"].fillna("").astype(str)
+    text = items["text"].fillna("").astype(str)
+    return np.where(gloss != "", gloss, text).astype(object)
+
+
+def evaluate_dataset(
+    store: Store,
+    dataset: str,
+    model: str | None = None,
+    k: int = 10,
+    method: str = "embedding",
+    metric: str = "cosine",
+    dtw_preprocess: str | None = None,
+    dtw_band: float | None = None,
+    dtw_max_frames: int | None = 64,
+    progress: bool = True,
+) -> DatasetEvaluation:
+    """Run all-against-all retrieval over `dataset` with `method` ("embedding" needs `model`; "dtw").
+
+    Returns the DatasetEvaluation; raises SignclipError for an unknown dataset or model, an unknown
+    method, or fewer than two labelled items.
+    """
+    if method not in METHODS:
+        raise SignclipError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if k < 1:
+        raise SignclipError(f"k must be at least 1, got {k}")
+    items = store.items(dataset)
+    settings = {"dataset": dataset, "method": method, "k": k}
+    if method == "embedding":
+        if model is None:
+            raise SignclipError("the embedding method needs a model name")
+        ids, vectors = store.vectors(dataset, model)
+        if len(ids) == 0:
+            raise SignclipError(f"dataset {dataset!r} has no embeddings by model {model!r}; run signclip index add")
+        items = items.set_index("item_id").loc[ids].reset_index()
+        settings |= {"model": model, "metric": metric, "not_embedded": len(store.items(dataset, model))}
+    labels = item_labels(items)
+    labelled = labels != ""
+    settings["unlabelled"] = int((~labelled).sum())
+    if labelled.sum() < 2:
+        raise SignclipError(f"dataset {dataset!r}: fewer than 2 items with a gloss or text to evaluate")
+    items, labels = items[labelled].reset_index(drop=True), labels[labelled]
+    if method == "embedding":
+        result = rank_vectors(vectors[labelled], labels, k, metric=metric, progress=progress)
+    else:
+        distances = dtw_distances(items, dtw_preprocess, dtw_band, dtw_max_frames, progress)
+        settings |= {"dtw_preprocess": dtw_preprocess or "default", "dtw_band": dtw_band}
+        result = rank_matrix(distances, labels, k, kind="distance", progress=progress)
+    return DatasetEvaluation(result, items["key"].to_numpy(), settings)
+
+
+def dtw_distances(
+    items: pd.DataFrame,
+    preprocess: str | None = None,
+    band: float | None = None,
+    max_frames: int | None = 64,
+    progress: bool = True,
+) -> np.ndarray:
+    """DTW distances (N, N) between the items' poses (read, cropped to segments, preprocessed)."""
+    from signclip.baseline import DEFAULT_PREPROCESS, dtw_distance_matrix
+    from signclip.evaluate import load_poses
+    from signclip.poses.transforms import Pipeline
+
+    table = items.rename(columns={"key": "id"})
+    pipeline = Pipeline.from_config(preprocess or DEFAULT_PREPROCESS)
+    tensors = [pipeline(pose) for pose in load_poses(table, progress)]
+    return dtw_distance_matrix(tensors, tensors, band=band, max_frames=max_frames, progress=progress)

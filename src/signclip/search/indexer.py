@@ -1,0 +1,204 @@
+"""Indexing a dataset: manifest -> items -> (videos -> poses) -> embeddings -> store, batch by batch.
+
+Resumable: items already embedded by the model are skipped (unless `force`), videos whose pose was
+already extracted are not extracted again, and each embedding batch is committed on its own, so an
+interrupted run keeps every finished batch and a rerun does only the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+from pose_format import Pose
+from tqdm import tqdm
+
+from signclip.errors import SignclipError
+from signclip.poses.io import read_any_pose
+from signclip.search.store import Store
+
+
+class PoseEmbedder(Protocol):
+    """What indexing needs from a model (a SignCLIP model is one): a name, a size, and pose embedding."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def embed_dim(self) -> int: ...
+
+    def embed_poses(self, poses: Sequence[Pose], batch_size: int = 32) -> np.ndarray: ...
+
+
+@dataclass
+class IndexReport:
+    """What an index run did: items in the manifest, embedded now, skipped as done, extracted, failed."""
+
+    dataset: str
+    model: str
+    items: int = 0
+    embedded: int = 0
+    already_embedded: int = 0
+    extracted: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    index_built: bool = False
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        """Return the report as printable lines."""
+        rate = self.embedded / self.seconds if self.seconds else 0.0
+        lines = [
+            f"dataset {self.dataset!r}, model {self.model!r}: {self.items} items in the manifest",
+            f"embedded {self.embedded} now ({rate:.1f} items/s), {self.already_embedded} already embedded, "
+            f"{self.extracted} videos extracted to poses, {len(self.failed)} failed",
+        ]
+        if self.index_built:
+            lines.append("built the HNSW index for this model")
+        lines += [f"failed: {key}: {message}" for key, message in self.failed[:20]]
+        if len(self.failed) > 20:
+            lines.append(f"... and {len(self.failed) - 20} more failures")
+        return lines
+
+
+def index_manifest(
+    store: Store,
+    dataset: str,
+    manifest: pd.DataFrame,
+    embedder: PoseEmbedder,
+    batch_size: int = 64,
+    workers: int | None = None,
+    force: bool = False,
+    poses_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> IndexReport:
+    """Add `manifest`'s rows to `dataset` and embed those the model has not embedded yet; returns a report.
+
+    Video rows are extracted to poses in `poses_dir` (default `<store home>/poses/<dataset>`) with
+    `workers` processes. Items whose pose cannot be read or embedded are reported, not fatal; any other
+    error (or Ctrl-C) stops the run with the finished batches kept.
+    """
+    started = time.perf_counter()
+    report = IndexReport(dataset=dataset, model=embedder.name, items=len(manifest))
+    store.register_model(embedder.name, embedder.embed_dim, {"fingerprint": model_fingerprint(embedder)})
+    item_ids = store.add_items(dataset, manifest)
+    items = store.items(dataset, pending_model=None if force else embedder.name)
+    items = items[items["item_id"].isin(item_ids)].reset_index(drop=True)
+    report.already_embedded = len(manifest) - len(items)
+    poses_dir = Path(poses_dir) if poses_dir is not None else store.home / "poses" / dataset
+    items = _extract_videos(store, items, poses_dir, workers, progress, report)
+    with tqdm(total=len(items), desc=f"indexing {dataset}", unit="item", disable=not progress) as bar:
+        for start in range(0, len(items), batch_size):
+            batch = items.iloc[start : start + batch_size]
+            ids, vectors = _embed_batch(batch, embedder, batch_size, report)
+            if len(ids):
+                store.add_embeddings(embedder.name, ids, vectors)
+            report.embedded += len(ids)
+            bar.update(len(batch))
+    if report.embedded or report.already_embedded:
+        report.index_built = store.build_index(embedder.name)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def model_fingerprint(model: object) -> str | None:
+    """Return a SHA-256 of a torch model's weights (names, shapes, values), or None for other embedders."""
+    state_dict = getattr(model, "state_dict", None)
+    if state_dict is None:
+        return None
+    import hashlib
+
+    import torch
+
+    digest = hashlib.sha256()
+    for key, tensor in sorted(state_dict().items()):
+        digest.update(f"{key}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _extract_videos(
+    store: Store, items: pd.DataFrame, poses_dir: Path, workers: int | None, progress: bool, report: IndexReport
+) -> pd.DataFrame:
+    """Extract poses for video-only items, record their pose paths; returns the items that have a pose."""
+    videos = items[(items["pose_path"] == "") & (items["video_path"] != "")]
+    missing = [not Path(video).is_file() for video in videos["video_path"]]
+    for key, video in zip(videos["key"][missing], videos["video_path"][missing], strict=True):
+        report.failed.append((key, f"{video}: no such video file"))
+    videos = videos[[not m for m in missing]]
+    if videos.empty:
+        return items[items["pose_path"] != ""].reset_index(drop=True)
+    from signclip.poses.extract import extract_poses, plan_extraction
+
+    paths = list(videos["video_path"])
+    plan = plan_extraction(paths, poses_dir)
+    output_of = {job.video.resolve(): job.output for job in plan.jobs + plan.skipped}
+    extraction = extract_poses(paths, poses_dir, workers=workers, progress=progress)
+    report.extracted = len(extraction.written)
+    errors = {Path(video).resolve(): message for video, message in extraction.failed}
+    done_ids, done_paths = [], []
+    for item_id, key, video in zip(videos["item_id"], videos["key"], videos["video_path"], strict=True):
+        output = output_of.get(Path(video).resolve())
+        if output is not None and output.exists():
+            done_ids.append(item_id)
+            done_paths.append(str(output))
+        else:
+            report.failed.append((key, errors.get(Path(video).resolve(), f"{video}: no pose was extracted")))
+    store.set_pose_paths(done_ids, done_paths)
+    items = items.copy()
+    items.loc[items["item_id"].isin(done_ids), "pose_path"] = done_paths
+    return items[items["pose_path"] != ""].reset_index(drop=True)
+
+
+def _read_item_pose(row: pd.Series) -> Pose:
+    from signclip.poses.transforms import crop_pose
+
+    pose = read_any_pose(row["pose_path"])
+    start, end = (None if pd.isna(row[c]) else float(row[c]) for c in ("start_ms", "end_ms"))
+    if start is None and end is None:
+        return pose
+    return crop_pose(pose, start, end)
+
+
+def _embed_batch(
+    batch: pd.DataFrame, embedder: PoseEmbedder, batch_size: int, report: IndexReport
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read and embed one batch; items that fail (unreadable pose, wrong layout) are reported and left out."""
+    ids, poses = [], []
+    for _, row in batch.iterrows():
+        try:
+            poses.append(_read_item_pose(row))
+            ids.append(row["item_id"])
+        except SignclipError as error:
+            report.failed.append((row["key"], str(error)))
+    if not poses:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, embedder.embed_dim), dtype=np.float32)
+    try:
+        return np.array(ids), _checked(embedder.embed_poses(poses, batch_size=batch_size), len(poses), embedder)
+    except SignclipError:
+        pass  # find the item(s) at fault one by one
+    keys = dict(zip(batch["item_id"], batch["key"], strict=True))
+    kept_ids, vectors = [], []
+    for item_id, pose in zip(ids, poses, strict=True):
+        try:
+            vectors.append(_checked(embedder.embed_poses([pose], batch_size=1), 1, embedder)[0])
+            kept_ids.append(item_id)
+        except SignclipError as error:
+            report.failed.append((keys[item_id], str(error)))
+    stacked = np.stack(vectors) if vectors else np.zeros((0, embedder.embed_dim), dtype=np.float32)
+    return np.array(kept_ids, dtype=np.int64), stacked
+
+
+def _checked(vectors: np.ndarray, count: int, embedder: PoseEmbedder) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.shape != (count, embedder.embed_dim):
+        raise RuntimeError(
+            f"model {embedder.name!r} returned vectors of shape {vectors.shape} for {count} poses, "
+            f"expected ({count}, {embedder.embed_dim})"
+        )
+    return vectors

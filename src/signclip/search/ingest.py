@@ -1,0 +1,98 @@
+"""Batch ingest through binary/text COPY into session staging tables, one transaction per batch.
+
+Items are upserted by (dataset, external key); embeddings by (model, item). When an item's source
+(video, pose, segment times) changes, its embeddings are deleted so the next index run recomputes them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import psycopg
+from psycopg.types.json import Jsonb
+
+from signclip.search.errors import StoreError
+from signclip.search.pgbinary import encode_id_vector_rows
+
+ITEM_COLUMNS = [
+    "external_key",
+    "gloss",
+    "text",
+    "signer",
+    "spoken_language",
+    "signed_language",
+    "split",
+    "pose_path",
+    "video_path",
+    "start_ms",
+    "end_ms",
+    "metadata",
+]
+_TIME_COLUMNS = slice(ITEM_COLUMNS.index("start_ms"), ITEM_COLUMNS.index("end_ms") + 1)
+_METADATA_COLUMN = ITEM_COLUMNS.index("metadata")
+
+_CREATE_ITEM_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS item_staging (position bigint,"
+    " external_key text, gloss text, text text, signer text, spoken_language text,"
+    " signed_language text, split text, pose_path text, video_path text,"
+    " start_ms double precision, end_ms double precision, metadata jsonb) ON COMMIT DELETE ROWS"
+)
+_CREATE_EMBEDDING_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS embedding_staging (item_id bigint, vector vector) ON COMMIT DELETE ROWS"
+)
+_DROP_STALE_EMBEDDINGS = (
+    "DELETE FROM embeddings e USING items i, item_staging s"
+    " WHERE e.item_id = i.id AND i.dataset_id = %(dataset)s AND i.external_key = s.external_key"
+    " AND (i.video_path IS DISTINCT FROM s.video_path OR (s.pose_path <> '' AND i.pose_path <> s.pose_path)"
+    " OR i.start_ms IS DISTINCT FROM s.start_ms OR i.end_ms IS DISTINCT FROM s.end_ms)"
+)
+# A video item's extracted pose path is kept when the manifest gives no pose path and the video is the same.
+_UPSERT_ITEMS = (
+    "INSERT INTO items (dataset_id, " + ", ".join(ITEM_COLUMNS) + ")"
+    " SELECT %(dataset)s, " + ", ".join(f"s.{c}" for c in ITEM_COLUMNS) + " FROM item_staging s"
+    " ON CONFLICT (dataset_id, external_key) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in ITEM_COLUMNS if c not in ("external_key", "pose_path"))
+    + ", pose_path = CASE WHEN excluded.pose_path <> '' THEN excluded.pose_path"
+    " WHEN items.video_path = excluded.video_path THEN items.pose_path ELSE '' END"
+)
+_ITEM_IDS = (
+    "SELECT i.id FROM item_staging s JOIN items i ON i.dataset_id = %s AND i.external_key = s.external_key"
+    " ORDER BY s.position"
+)
+_UPSERT_EMBEDDINGS = (
+    "INSERT INTO embeddings (item_id, dataset_id, model_id, vector)"
+    " SELECT s.item_id, i.dataset_id, %s, s.vector FROM embedding_staging s JOIN items i ON i.id = s.item_id"
+    " ON CONFLICT (model_id, item_id) DO UPDATE SET vector = excluded.vector"
+)
+
+
+def upsert_items(connection: psycopg.Connection, dataset_id: int, batch: pd.DataFrame) -> np.ndarray:
+    """Upsert one batch of item rows (columns ITEM_COLUMNS) in one transaction; returns ids (N,) in row order."""
+    connection.execute(_CREATE_ITEM_STAGING)
+    with connection.transaction(), connection.cursor() as cursor:
+        with cursor.copy(f"COPY item_staging (position, {', '.join(ITEM_COLUMNS)}) FROM STDIN") as copy:
+            for position, row in enumerate(batch[ITEM_COLUMNS].itertuples(index=False)):
+                values = list(row)
+                values[_TIME_COLUMNS] = [None if pd.isna(v) else float(v) for v in values[_TIME_COLUMNS]]
+                values[_METADATA_COLUMN] = Jsonb(dict(values[_METADATA_COLUMN] or {}))
+                copy.write_row([position, *values])
+        cursor.execute(_DROP_STALE_EMBEDDINGS, {"dataset": dataset_id})
+        cursor.execute(_UPSERT_ITEMS, {"dataset": dataset_id})
+        ids = cursor.execute(_ITEM_IDS, [dataset_id]).fetchall()
+    return np.array([row[0] for row in ids], dtype=np.int64)
+
+
+def upsert_embeddings(
+    connection: psycopg.Connection, model_id: int, model_name: str, item_ids: np.ndarray, vectors: np.ndarray
+) -> None:
+    """Upsert one batch of vectors (N, D) for item ids (N,) by binary COPY, in one transaction."""
+    connection.execute(_CREATE_EMBEDDING_STAGING)
+    with connection.transaction(), connection.cursor() as cursor:
+        with cursor.copy("COPY embedding_staging (item_id, vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            copy.write(encode_id_vector_rows(item_ids, vectors))
+        written = cursor.execute(_UPSERT_EMBEDDINGS, [model_id]).rowcount
+        if written != len(item_ids):
+            raise StoreError(
+                f"model {model_name!r}: {len(item_ids) - written} of {len(item_ids)} item ids are not in the "
+                "store (or repeat); add the items first"
+            )

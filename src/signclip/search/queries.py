@@ -1,0 +1,82 @@
+"""Turning a search query (text, pose file or video file) into a vector with a model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from signclip.errors import SignclipError
+from signclip.poses.io import read_any_pose
+
+
+class QueryModel(Protocol):
+    """What a query needs from a model (a SignCLIP model is one)."""
+
+    def embed_poses(self, poses: list, batch_size: int = 32) -> np.ndarray: ...
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray: ...
+
+
+def query_vector(
+    model: QueryModel,
+    text: str | None = None,
+    pose: str | os.PathLike | None = None,
+    video: str | os.PathLike | None = None,
+) -> np.ndarray:
+    """Embed exactly one of `text` (a prompt, e.g. "<en> <ase> house"), a pose file or a video: (D,) float32.
+
+    Raises SignclipError naming the file when it is not a readable pose (.pose/.parquet) or video.
+    """
+    given = [name for name, value in (("text", text), ("pose", pose), ("video", video)) if value is not None]
+    if len(given) != 1:
+        raise SignclipError(f"give exactly one query (text, pose or video), got {given or 'none'}")
+    if text is not None:
+        if not text.strip():
+            raise SignclipError("the text query is empty")
+        return np.asarray(model.embed_texts([text])[0], dtype=np.float32)
+    if pose is not None:
+        return np.asarray(model.embed_poses([read_any_pose(pose)], batch_size=1)[0], dtype=np.float32)
+    return np.asarray(model.embed_poses([read_video_pose(video)], batch_size=1)[0], dtype=np.float32)
+
+
+def read_video_pose(path: str | os.PathLike):
+    """Extract the pose of one video file; raises SignclipError for a missing file or one that is not a video."""
+    from signclip.poses.extract import VIDEO_EXTENSIONS, video_to_pose
+
+    path = Path(path)
+    if not path.is_file():
+        raise SignclipError(f"{path}: no such video file")
+    if path.suffix.lower() not in VIDEO_EXTENSIONS:
+        raise SignclipError(f"{path}: not a video file (expected one of {', '.join(VIDEO_EXTENSIONS)})")
+    return video_to_pose(path)
+
+
+def text_prompt(
+    template: str, text: str, languages: list[tuple[str, str, int]], where: dict[str, list[str]] | None = None
+) -> str:
+    """Wrap `text` in a model's prompt `template` (e.g. "<{spoken}> <{signed}> {text}").
+
+    The languages come from `where` filters (spoken_language/signed_language) when given, else from
+    the dataset's most common pair in `languages` ((spoken, signed, items) tuples, most first).
+    """
+    from signclip.data.prompts import render_prompt
+    from signclip.errors import ConfigError
+
+    row = {"text": text}
+    for field in ("spoken_language", "signed_language"):
+        if (where or {}).get(field):
+            row[field] = where[field][0]
+    if "signed_language" not in row and languages:
+        spoken, signed, _ = languages[0]
+        row["signed_language"] = signed
+        row.setdefault("spoken_language", spoken)
+    try:
+        return render_prompt(template, row)
+    except ConfigError as error:
+        raise SignclipError(
+            f"cannot wrap the text in the model's prompt ({error}); the dataset has no sign language: filter "
+            "with --where signed_language=CODE, index with --signed-language CODE, or pass --raw-text"
+        ) from None

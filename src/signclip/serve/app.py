@@ -1,0 +1,226 @@
+"""The FastAPI application of `signclip serve`: the API (see routes.py), the search page, limits and errors.
+
+`create_app(settings)` builds an app whose lifespan loads the models once and opens the database
+connection pool (kept in `app.state.resources`). Every SignclipError becomes a JSON `{"detail": message}`
+with a 4xx status chosen by its class (a 503 for what is not the client's fault), never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from signclip.errors import ConfigError, PoseFileError, PoseLayoutError, SignclipError
+from signclip.search.errors import (
+    DimensionMismatchError,
+    ModelMismatchError,
+    StoreError,
+    UnknownDatasetError,
+    UnknownModelError,
+)
+from signclip.search.server import DatabaseServerError
+from signclip.serve.handling import NotAuthorizedError
+from signclip.serve.inputs import (
+    InvalidRequestError,
+    LimitExceededError,
+    RequestFormatError,
+    UnsupportedMediaTypeError,
+    VideoSupportMissingError,
+)
+from signclip.serve.resources import (
+    ModelRegistry,
+    PoseExtractor,
+    Resources,
+    ServiceUnavailableError,
+    StorePool,
+    UnknownModelNameError,
+)
+from signclip.serve.routes import ItemNotFoundError, router
+from signclip.serve.settings import ServeSettings
+
+STATIC_DIR = Path(__file__).parent / "static"
+SETTINGS_ENV = "SIGNCLIP_SERVE_SETTINGS"
+
+# Most specific class first: the first match in a raised error's class hierarchy decides the status.
+ERROR_STATUS: dict[type[BaseException], int] = {
+    UnsupportedMediaTypeError: 415,
+    RequestFormatError: 400,
+    PoseFileError: 400,
+    NotAuthorizedError: 401,
+    UnknownDatasetError: 404,
+    UnknownModelError: 404,
+    UnknownModelNameError: 404,
+    ItemNotFoundError: 404,
+    ModelMismatchError: 409,
+    DimensionMismatchError: 409,
+    LimitExceededError: 413,
+    InvalidRequestError: 422,
+    PoseLayoutError: 422,
+    ConfigError: 422,
+    StoreError: 422,
+    ServiceUnavailableError: 503,
+    VideoSupportMissingError: 503,
+    DatabaseServerError: 503,
+    SignclipError: 400,
+}
+
+
+def error_status(error: BaseException) -> int:
+    """Return the HTTP status for a SignclipError (by the nearest class in ERROR_STATUS)."""
+    for cls in type(error).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]
+    return 400
+
+
+class BodySizeLimit:
+    """ASGI middleware refusing request bodies over `max_bytes` with a 413: by Content-Length before reading,
+    or, for a body sent without one, as soon as it grows past the limit. Then the app reads a disconnect,
+    and whatever it answers or raises because of the cut-off body is dropped."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = JSONResponse(
+            {"detail": f"the request body is over the {self.max_bytes}-byte limit (max_request_bytes)"},
+            status_code=413,
+        )
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await refusal(scope, receive, send)
+            return
+        received, refused, started = 0, False, False
+
+        async def limited_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            incoming = await receive()
+            if incoming["type"] == "http.request":
+                received += len(incoming.get("body", b""))
+                if received > self.max_bytes:
+                    refused = True
+                    if not started:
+                        await refusal(scope, receive, send)
+                    return {"type": "http.disconnect"}
+            return incoming
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
+
+
+def open_resources(settings: ServeSettings) -> Resources:
+    """Load the models and open the database pool (blocking; run once per process at start-up)."""
+    from signclip.model.hub import load_model
+
+    stores = StorePool(
+        settings.database_url or os.environ.get("DATABASE_URL") or None, settings.home, settings.store_connections
+    )
+    try:
+        models = ModelRegistry.load(settings.model_specs(), load_model)
+        for served in models.models:
+            _ = served.fingerprint  # hashed once now, not on the first search
+    except BaseException:
+        stores.close()
+        raise
+    return Resources(models=models, stores=stores, extractor=PoseExtractor())
+
+
+def create_app(settings: ServeSettings | None = None) -> FastAPI:
+    """Build the app: API routes, the search page at `/`, limits, CORS and error handlers.
+
+    The models are loaded and the database opened when the app starts (its lifespan), not here.
+    """
+    settings = settings or ServeSettings()
+    settings.validate()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.resources = await anyio.to_thread.run_sync(open_resources, settings)
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(app.state.resources.close)
+
+    app = FastAPI(
+        title="signclip",
+        summary="Embed sign language poses, videos and texts (SignCLIP) and search indexed datasets.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(router)
+
+    @app.exception_handler(SignclipError)
+    async def signclip_error(request: Request, error: SignclipError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=error_status(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        parts = [f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()]
+        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def database_down(request: Request, error: psycopg.OperationalError) -> JSONResponse:
+        return JSONResponse({"detail": f"the database is not reachable: {error}"}, status_code=503)
+
+    @app.middleware("http")
+    async def close_forms(request: Request, call_next):
+        try:
+            return await call_next(request)
+        finally:
+            form = getattr(request.state, "form", None)
+            if form is not None:
+                await form.close()
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key", "Authorization"],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_request_bytes)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The uvicorn factory for `signclip serve --workers N`: settings from $SIGNCLIP_SERVE_SETTINGS (JSON)."""
+    text = os.environ.get(SETTINGS_ENV)
+    if not text:
+        raise ConfigError(f"${SETTINGS_ENV} is not set; start the server with `signclip serve`")
+    return create_app(ServeSettings.from_dict(json.loads(text), source=f"${SETTINGS_ENV}"))

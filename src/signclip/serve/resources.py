@@ -1,0 +1,227 @@
+"""What one server process holds: the loaded models, a pool of database connections, a pose extractor.
+
+All three are created by the app's lifespan and kept in `app.state.resources`; nothing is global.
+Work on them is blocking (torch, PostgreSQL, MediaPipe) and runs in worker threads, so each is
+guarded: a lock per model and for the extractor, one Store (connection) per thread at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pose_format import Pose
+
+from signclip.errors import SignclipError
+from signclip.search.errors import StoreError
+from signclip.search.server import EmbeddedPostgres, default_home
+from signclip.search.store import Store
+
+DEFAULT_MODEL_ALIAS = "default"
+
+
+class UnknownModelNameError(SignclipError):
+    """A model name the server has not loaded."""
+
+
+class ServiceUnavailableError(SignclipError):
+    """The server cannot answer now (database down or busy, or work past the time limit); not the client's fault."""
+
+
+@dataclass
+class ServedModel:
+    """A loaded SignCLIP model with the names it answers to and a lock serializing its use.
+
+    `name` is the model's config name, under which its embeddings are stored in the database.
+    """
+
+    model: object
+    aliases: list[str]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def embed_dim(self) -> int:
+        return self.model.embed_dim
+
+    @functools.cached_property
+    def fingerprint(self) -> str | None:
+        """A hash of the model's weights, stored with its embeddings to catch another model under one name."""
+        from signclip.search.indexer import model_fingerprint
+
+        with self.lock:
+            return model_fingerprint(self.model)
+
+    @property
+    def prompt(self) -> str:
+        """The prompt template the model was trained with (a name or a template string)."""
+        return self.model.config.prompt
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts into (N, embed_dim) float32, L2-normalized."""
+        with self.lock:
+            return self.model.embed_texts(list(texts))
+
+    def embed_poses(self, poses: Sequence[Pose]) -> np.ndarray:
+        """Preprocess and embed Poses into (N, embed_dim) float32, L2-normalized."""
+        with self.lock:
+            return self.model.embed_poses(list(poses))
+
+
+class ModelRegistry:
+    """The models of one process, by alias, config name and "default" (the first one loaded)."""
+
+    def __init__(self, models: Sequence[ServedModel]) -> None:
+        if not models:
+            raise SignclipError("the server needs at least one model")
+        self.models = list(models)
+        self._by_name: dict[str, ServedModel] = {}
+        for served in self.models:
+            for name in (*served.aliases, served.name):
+                self._by_name.setdefault(name, served)
+        self._by_name[DEFAULT_MODEL_ALIAS] = self.models[0]
+
+    @classmethod
+    def load(cls, specs: Sequence[tuple[str | None, str]], loader: Callable[[str], object]) -> ModelRegistry:
+        """Load each (alias or None, path or name) with `loader` (e.g. signclip.load_model), default first.
+
+        A path named twice (under two aliases) is loaded once.
+        """
+        by_path: dict[str, ServedModel] = {}
+        for alias, path in specs:
+            if path not in by_path:
+                by_path[path] = ServedModel(loader(path), [])
+            if alias:
+                by_path[path].aliases.append(alias)
+        return cls(list(by_path.values()))
+
+    @property
+    def default(self) -> ServedModel:
+        return self.models[0]
+
+    def get(self, name: str | None) -> ServedModel:
+        """Return the model called `name` (None = the default); UnknownModelNameError lists the names known."""
+        if name is None:
+            return self.default
+        if name not in self._by_name:
+            raise UnknownModelNameError(f"model_name {name!r} is not loaded; use one of {self.names()}")
+        return self._by_name[name]
+
+    def names(self) -> list[str]:
+        """Return every name a model answers to, sorted."""
+        return sorted(self._by_name)
+
+
+class StorePool:
+    """Up to `size` open Stores (database connections), each lent to one thread at a time.
+
+    The pool holds one lease on the embedded server in `home` (when no database URL is given) for its
+    whole life, so the Stores connect by URL and closing one never stops the server under the others.
+    """
+
+    def __init__(self, database_url: str | None, home: str | Path | None, size: int = 4) -> None:
+        self._server = None
+        if database_url is None:
+            self._server = EmbeddedPostgres(home)
+            database_url = self._server.acquire()
+        self._url = database_url
+        self.home = Path(home).expanduser() if home is not None else default_home()
+        self._idle: queue.LifoQueue[Store] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(size)
+        self._open: list[Store] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def store(self, timeout: float | None = None) -> Iterator[Store]:
+        """Lend a Store for the block, waiting up to `timeout` seconds (None: as long as it takes) for a free one.
+
+        A Store whose connection broke is closed, not reused.
+        """
+        if not self._slots.acquire(timeout=timeout):
+            raise ServiceUnavailableError("the database is busy: no connection became free in time")
+        try:
+            try:
+                store = self._idle.get_nowait()
+            except queue.Empty:
+                try:
+                    store = Store.open(database_url=self._url, home=self.home)
+                except StoreError as error:
+                    raise ServiceUnavailableError(str(error)) from None
+                with self._lock:
+                    self._open.append(store)
+            try:
+                yield store
+            finally:
+                if store.connection.closed or store.connection.broken:
+                    self._discard(store)
+                else:
+                    self._idle.put(store)
+        finally:
+            self._slots.release()
+
+    def _discard(self, store: Store) -> None:
+        store.close()
+        with self._lock:
+            self._open.remove(store)
+
+    def close(self) -> None:
+        """Close every Store and release the embedded server lease."""
+        with self._lock:
+            stores, self._open = self._open, []
+        for store in stores:
+            store.close()
+        if self._server is not None:
+            self._server.release()
+            self._server = None
+
+
+class PoseExtractor:
+    """One MediaPipe Holistic estimator, created on first use and used by one thread at a time."""
+
+    def __init__(self) -> None:
+        self._estimator = None
+        self._lock = threading.Lock()
+
+    def video_to_pose(self, path: Path, fps: float | None = None) -> Pose:
+        """Extract the Holistic Pose of the video at `path` (see signclip.poses.extract.video_to_pose)."""
+        if importlib.util.find_spec("mediapipe") is None:
+            raise ServiceUnavailableError(
+                "this server cannot extract poses from videos: install the video extra (pip install 'signclip[video]')"
+            )
+        from signclip.poses.extract import HolisticEstimator, video_to_pose
+
+        with self._lock:
+            if self._estimator is None:
+                self._estimator = HolisticEstimator()
+            return video_to_pose(path, fps=fps, estimator=self._estimator)
+
+    def close(self) -> None:
+        """Free the MediaPipe graph, if one was loaded."""
+        with self._lock:
+            if self._estimator is not None:
+                self._estimator.close()
+                self._estimator = None
+
+
+@dataclass
+class Resources:
+    """Everything the request handlers share in one process."""
+
+    models: ModelRegistry
+    stores: StorePool
+    extractor: PoseExtractor
+
+    def close(self) -> None:
+        """Free the extractor and the database connections."""
+        self.extractor.close()
+        self.stores.close()

@@ -1,0 +1,714 @@
+"""Contrastive training of SignCLIP models: one process, or many through `torchrun` (DDP).
+
+Read top to bottom:
+  TrainConfig (YAML + `--set a.b=value` overrides)
+  -> the manifest and its train/validation split (a dataset adapter, a manifest file, or generated data)
+  -> every pose read once and kept in memory; each epoch re-preprocesses it with seeded augmentation
+  -> label-unique batches (no two items of a batch share a prompt), text features cached per prompt
+     when the text tower is frozen
+  -> symmetric InfoNCE over the global batch (embeddings all-gathered across processes, with gradient
+     for the local slice), AdamW, linear warm-up then cosine decay, gradient clipping, bf16 on CUDA
+  -> per epoch: OUTPUT_DIR/checkpoint.pt (resumable), OUTPUT_DIR/metrics.csv, and OUTPUT_DIR/best/ (a
+     model directory) whenever the validation retrieval metric improves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+import yaml
+from pose_format import Pose
+from torch import nn
+from tqdm.auto import tqdm
+
+from signclip.data.manifest import read_manifest, write_manifest
+from signclip.data.prompts import render_prompts
+from signclip.data.sampler import LabelUniqueBatchSampler
+from signclip.errors import ConfigError, SignclipError
+from signclip.evaluate import EvaluationError, group_values, load_poses, retrieval_report
+from signclip.model.config import model_config
+from signclip.model.hub import create_model, save_model
+from signclip.model.loss import contrastive_loss
+from signclip.model.signclip import SignCLIP, pad_pose_tensors
+from signclip.poses.io import write_bytes_atomically
+from signclip.poses.transforms import PIPELINE_PRESETS, Pipeline, PoseTensor, fit_length
+
+CHECKPOINT_FILE = "checkpoint.pt"
+METRICS_FILE = "metrics.csv"
+BEST_DIR = "best"
+LOWER_IS_BETTER = ("MedR",)
+
+# ----------------------------------------------------------------------------- configuration
+
+
+@dataclass
+class DataConfig:
+    """Where the training data comes from and how it is split.
+
+    Exactly one source: `dataset` + `root` (a registered dataset adapter), `manifest` (a manifest
+    file), or `synthetic` (generate_dataset keyword arguments; written to OUTPUT_DIR/data).
+    `split_by` (random, signer, language, official) re-splits the rows with `seed`, `val_fraction`,
+    `test_fraction`; `hold_out` ({column: [values]}) puts the matching rows in `val_split` and all
+    others in `train_split` (e.g. {signed_language: [gsg, swl]} for a leave-languages-out split).
+    Relative paths are relative to the working directory.
+    """
+
+    dataset: str | None = None
+    root: str | None = None
+    manifest: str | None = None
+    synthetic: dict | None = None
+    split_by: str | None = None
+    seed: int = 0
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    hold_out: dict | None = None
+    train_split: str = "train"
+    val_split: str | None = "val"
+
+
+@dataclass
+class TrainConfig:
+    """One training run. `model` is a registered name, a config file, or a mapping with `base:` and
+    overrides (see signclip.model.config.model_config); its `input_features` is set from the data.
+    `augment` lists training-only transform steps run after the model's own preprocessing. The best
+    model is chosen by `val_metric` ("v2t.R@1", "t2v.P@5", "v2t.MedR", ...) on the validation split,
+    computed within `val_group_by` groups when set, every `eval_every` epochs. `torch_threads` > 0 sets
+    torch's CPU threads (1 is fastest for small models on a busy machine; 0 keeps torch's default)."""
+
+    model: Any = "signclip-small"
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: list = field(default_factory=list)
+    output_dir: str = "runs/signclip"
+    batch_size: int = 32
+    epochs: int = 10
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_epochs: float = 1.0
+    grad_clip: float = 1.0
+    seed: int = 0
+    val_metric: str = "v2t.R@1"
+    val_group_by: str | None = None
+    eval_every: int = 1
+    num_workers: int = 0
+    torch_threads: int = 0
+    amp: bool = True
+
+    def validate(self) -> None:
+        """Raise ConfigError for values out of range or an ambiguous data source."""
+        checks = [
+            (self.batch_size >= 2, "batch_size", "must be at least 2 (a contrastive batch needs negatives)"),
+            (self.epochs >= 1, "epochs", "must be at least 1"),
+            (self.lr > 0, "lr", "must be positive"),
+            (self.weight_decay >= 0, "weight_decay", "must not be negative"),
+            (self.warmup_epochs >= 0, "warmup_epochs", "must not be negative"),
+            (self.grad_clip > 0, "grad_clip", "must be positive"),
+            (self.eval_every >= 1, "eval_every", "must be at least 1"),
+            (self.num_workers >= 0, "num_workers", "must not be negative"),
+            (self.torch_threads >= 0, "torch_threads", "must not be negative"),
+            (isinstance(self.augment, list), "augment", "must be a list of transform steps"),
+        ]
+        for ok, key, problem in checks:
+            if not ok:
+                raise ConfigError(f"training config: {key} {problem}, got {getattr(self, key)!r}")
+        metric_direction(self.val_metric)
+        sources = [name for name in ("dataset", "manifest", "synthetic") if getattr(self.data, name)]
+        if len(sources) != 1:
+            raise ConfigError(
+                "training config: give exactly one data source (data.dataset + data.root, data.manifest or "
+                f"data.synthetic), got {sources or 'none'}"
+            )
+        if self.data.dataset and not self.data.root:
+            raise ConfigError(f"training config: data.dataset {self.data.dataset!r} needs data.root")
+
+
+def metric_direction(name: str) -> tuple[str, str]:
+    """Split a validation metric name "v2t.R@1" into ("v2t", "R@1"); ConfigError for unknown names."""
+    direction, _, key = name.partition(".")
+    known = {"t2v": ("P@1", "P@5", "P@10", "MedR"), "v2t": ("R@1", "R@5", "R@10", "MedR")}
+    if key not in known.get(direction, ()):
+        options = [f"{d}.{k}" for d, keys in known.items() for k in keys]
+        raise ConfigError(f"training config: unknown val_metric {name!r}; choose one of {options}")
+    return direction, key
+
+
+def _from_mapping(cls: type, data: Any, source: str) -> Any:
+    """Build dataclass `cls` from a mapping (nested dataclass fields too); unknown keys are ConfigErrors."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{source}: unknown key {unknown[0]!r}; known keys: {sorted(fields)}")
+    values = {}
+    for key, value in data.items():
+        nested = fields[key].default_factory
+        is_section = nested is not dataclasses.MISSING and dataclasses.is_dataclass(nested)
+        values[key] = _from_mapping(nested, value or {}, f"{source}: {key}") if is_section else value
+    return cls(**values)
+
+
+def apply_override(data: dict, assignment: str) -> None:
+    """Apply one `a.b=value` override to the raw config mapping in place (value parsed as a YAML scalar).
+
+    Setting a key under `model` when `model` is a name turns it into {"base": name, key: value}.
+    """
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects KEY=VALUE (e.g. epochs=5 or data.root=DIR), got {assignment!r}")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--set {assignment!r}: the value is not a YAML scalar: {error}") from None
+    parts = key.strip().split(".")
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if part == "model" and depth == 0 and isinstance(child, str):
+            child = {"base": child}
+        if child is None:
+            child = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {assignment!r}: {'.'.join(parts[: depth + 1])} is not a section")
+        node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def load_train_config(path: str | os.PathLike | None = None, overrides: Sequence[str] = ()) -> TrainConfig:
+    """Read a training config from YAML (or start from defaults), apply `--set` overrides, validate."""
+    data: dict = {}
+    source = "training config"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such training config")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigError(f"{path}: not a readable YAML file: {error}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    for assignment in overrides:
+        apply_override(data, assignment)
+    config = _from_mapping(TrainConfig, data, source)
+    config.validate()
+    return config
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def load_training_table(config: TrainConfig, generate: bool = True) -> pd.DataFrame:
+    """Return the manifest rows for `config.data`, with the `split` column holding train/val assignments.
+
+    Generated data (`data.synthetic`) is written to OUTPUT_DIR/data when `generate`, else read from there.
+    """
+    data = config.data
+    if data.synthetic is not None:
+        folder = Path(config.output_dir) / "data"
+        if generate:
+            from signclip.data.synthetic import generate_dataset
+
+            try:
+                generate_dataset(folder, **data.synthetic)
+            except (TypeError, ValueError) as error:
+                raise ConfigError(f"training config: data.synthetic: {error}") from None
+        table = read_manifest(folder / "manifest.csv")
+    elif data.manifest:
+        table = read_manifest(data.manifest)
+    else:
+        from signclip.data.datasets import prepare_dataset
+
+        table = prepare_dataset(
+            data.dataset,
+            data.root,
+            split_by=data.split_by,
+            seed=data.seed,
+            val_fraction=data.val_fraction,
+            test_fraction=data.test_fraction,
+        )
+    if data.split_by and data.dataset is None:
+        from signclip.data.splits import assign_splits
+
+        table = assign_splits(table, data.split_by, data.seed, data.val_fraction, data.test_fraction)
+    if data.hold_out:
+        table = _hold_out(table, data.hold_out, data.train_split, data.val_split or "val")
+    return table
+
+
+def _hold_out(table: pd.DataFrame, hold_out: Mapping[str, Any], train_split: str, val_split: str) -> pd.DataFrame:
+    held = np.zeros(len(table), dtype=bool)
+    for column, values in hold_out.items():
+        if column not in table.columns:
+            raise ConfigError(f"training config: data.hold_out names {column!r}, which is not a manifest column")
+        values = [str(v) for v in (values if isinstance(values, list) else [values])]
+        missing = sorted(set(values) - set(table[column].astype(str)))
+        if missing:
+            raise ConfigError(f"training config: data.hold_out {column}: no rows with {missing}")
+        held |= table[column].astype(str).isin(values).to_numpy()
+    table = table.copy()
+    table["split"] = np.where(held, val_split, train_split)
+    return table
+
+
+def training_pipeline(preprocess: str | list, augment: Sequence[Any]) -> Pipeline:
+    """The model's preprocessing (a preset name or steps) followed by the training-only `augment` steps."""
+    steps = PIPELINE_PRESETS.get(preprocess, preprocess) if isinstance(preprocess, str) else preprocess
+    if isinstance(steps, str):
+        raise ConfigError(f"unknown preprocessing preset {steps!r}; known: {sorted(PIPELINE_PRESETS)}")
+    return Pipeline.from_config([*steps, *augment])
+
+
+class PoseTextDataset(torch.utils.data.Dataset):
+    """Poses held in memory, preprocessed afresh at every access: item i -> (PoseTensor, label id).
+
+    The pipeline's leading deterministic steps (up to its first augmentation) run once, here; the
+    rest runs at every access. The augmentation of item i in epoch e uses numpy Generator([seed, e, i]),
+    so an epoch is the same however it is batched or resumed.
+    """
+
+    def __init__(self, poses: Sequence[Pose], labels: Sequence[int], pipeline: Pipeline, max_frames: int, seed: int):
+        fixed, self.pipeline = split_pipeline(pipeline)
+        self.poses = [fixed.apply(pose) for pose in poses]
+        self.labels, self.max_frames, self.seed = list(labels), max_frames, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.poses)
+
+    def __getitem__(self, index: int) -> tuple[PoseTensor, int]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        tensor = self.pipeline(self.poses[index], train=True, rng=rng)
+        return fit_length(tensor, self.max_frames, "subsample")[0], self.labels[index]
+
+
+def split_pipeline(pipeline: Pipeline) -> tuple[Pipeline, Pipeline]:
+    """Split a pipeline before its first augmentation step: (deterministic prefix, the rest)."""
+    cut = next((i for i, step in enumerate(pipeline.steps) if step.augmentation), len(pipeline.steps))
+    return (
+        Pipeline(pipeline.steps[:cut], pipeline.config[:cut]),
+        Pipeline(pipeline.steps[cut:], pipeline.config[cut:]),
+    )
+
+
+def collate(items: list[tuple[PoseTensor, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Batch items into frames (B, T, F), mask (B, T) and label ids (B,)."""
+    frames, mask = pad_pose_tensors([tensor for tensor, _ in items])
+    return frames, mask, torch.tensor([label for _, label in items])
+
+
+# ----------------------------------------------------------------------------- distributed
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """This process's place: rank, world size and device (from torchrun's environment)."""
+
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed() -> Distributed:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1): gloo on CPU, nccl on CUDA."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    if world_size == 1:
+        return Distributed(device=device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return Distributed(rank=dist.get_rank(), world_size=dist.get_world_size(), device=device)
+
+
+def gather_with_grad(local: torch.Tensor, context: Distributed) -> torch.Tensor:
+    """Concatenate `local` (B, ...) from every process in rank order; only the local slice keeps its gradient
+    (as open_clip's gather_features), which DDP's gradient averaging then combines across processes."""
+    if context.world_size == 1:
+        return local
+    gathered = [torch.zeros_like(local) for _ in range(context.world_size)]
+    dist.all_gather(gathered, local.detach().contiguous())
+    gathered[context.rank] = local
+    return torch.cat(gathered)
+
+
+# ----------------------------------------------------------------------------- the model in training
+
+
+class ContrastiveStep(nn.Module):
+    """What one training step runs (the module DDP wraps): poses and texts -> normalized embeddings.
+
+    With a frozen text tower the texts arrive as cached pooled features (n, D_text) from
+    `text_features`, and only the projection runs; otherwise as tokens through the whole tower.
+    """
+
+    def __init__(self, model: SignCLIP):
+        super().__init__()
+        self.model = model
+
+    def forward(self, frames: torch.Tensor, mask: torch.Tensor, texts: torch.Tensor | dict):
+        pose = self.model.encode_poses(frames, mask)
+        if isinstance(texts, torch.Tensor):
+            text = F.normalize(self.model.text_projection(texts), dim=-1)
+        else:
+            text = self.model.encode_texts(texts)
+        return pose, text, self.model.scale()
+
+
+def text_features(model: SignCLIP, prompts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
+    """Pooled text-tower outputs (len(prompts), D_text) before projection, computed without gradients."""
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, len(prompts), batch_size):
+            tokens = {
+                k: v.to(model.device) for k, v in model.tokenize(list(prompts[start : start + batch_size])).items()
+            }
+            chunks.append(model.text_encoder(**tokens).float())
+    return torch.cat(chunks)
+
+
+def embed_prompts(model: SignCLIP, prompts: Sequence[str], cached: torch.Tensor | None) -> np.ndarray:
+    """Normalized text embeddings (len(prompts), E) as numpy, from cached features when available."""
+    if cached is None:
+        return model.embed_texts(list(prompts))
+    with torch.no_grad():
+        return F.normalize(model.text_projection(cached.to(model.device)), dim=-1).float().cpu().numpy()
+
+
+def build_optimizer(model: SignCLIP, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW over the trainable parameters; weight decay only on matrices (not biases, norms, the scale)."""
+    trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    decay = [p for name, p in trainable if p.ndim >= 2 and "position" not in name]
+    no_decay = [p for name, p in trainable if not (p.ndim >= 2 and "position" not in name)]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.lr)
+
+
+def warmup_cosine(warmup_steps: int, total_steps: int):
+    """LR multiplier per step: linear warm-up from 0 to 1 over `warmup_steps`, then cosine decay to 0."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def _excluded_keys(model: SignCLIP) -> set[str]:
+    """State keys a checkpoint leaves out: a frozen text tower's weights (they come from the pretrained model)."""
+    if not model.config.freeze_text:
+        return set()
+    return {key for key in model.state_dict() if key.startswith("text_encoder.")}
+
+
+def _training_state(model: SignCLIP) -> dict[str, torch.Tensor]:
+    """The model's state as a checkpoint keeps it (see `_excluded_keys`)."""
+    excluded = _excluded_keys(model)
+    return {key: value for key, value in model.state_dict().items() if key not in excluded}
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the output folder, the best model directory (None on ranks > 0), the history."""
+
+    output_dir: Path
+    best_dir: Path | None
+    best_metric: float | None
+    history: list[dict]
+
+
+class TrainingError(SignclipError):
+    """Training cannot start: an empty split, no poses, or a checkpoint that does not fit."""
+
+
+def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train the model of `config` and write checkpoints, metrics and the best model to `output_dir`.
+
+    With `resume`, continue from OUTPUT_DIR/checkpoint.pt (model, optimizer, scheduler, epoch, history).
+    Run under torchrun for several processes; every process returns, only rank 0 writes files.
+    """
+    trainer = Trainer(config, setup_distributed(), progress)
+    if resume:
+        trainer.restore()
+    trainer.write_setup()
+    for epoch in range(trainer.start_epoch, config.epochs):
+        trainer.finish_epoch(epoch, trainer.train_epoch(epoch))
+    return trainer.result()
+
+
+class Trainer:
+    """The state of one run: data, model, optimizer and schedule, history; `train` drives it."""
+
+    def __init__(self, config: TrainConfig, context: Distributed, progress: bool):
+        self.config, self.context = config, context
+        if config.torch_threads:
+            torch.set_num_threads(config.torch_threads)
+        self.progress = progress and context.is_main
+        self.output_dir = Path(config.output_dir)
+        self.table = self._load_table()
+        train_rows = _split(self.table, config.data.train_split, "data.train_split")
+        val_rows = _split(self.table, config.data.val_split, "data.val_split") if config.data.val_split else None
+
+        spec = model_config(dict(config.model) if isinstance(config.model, dict) else config.model)
+        poses = load_poses(train_rows, progress=self.progress)
+        spec = dataclasses.replace(spec, input_features=Pipeline.from_config(spec.preprocess).feature_size(poses[0]))
+        self.model = create_model(spec, seed=config.seed, device=context.device)
+
+        prompts = render_prompts(self.model.config.prompt, train_rows)
+        self.prompts = sorted(set(prompts))
+        index = {prompt: i for i, prompt in enumerate(self.prompts)}
+        labels = [index[p] for p in prompts]
+        self.cached = text_features(self.model, self.prompts) if self.model.config.freeze_text else None
+        pipeline = training_pipeline(self.model.config.preprocess, config.augment)
+        self.dataset = PoseTextDataset(poses, labels, pipeline, self.model.config.max_frames, config.seed)
+        self.sampler = LabelUniqueBatchSampler(
+            labels, config.batch_size, config.seed, num_replicas=context.world_size, rank=context.rank
+        )
+        self.loader = torch.utils.data.DataLoader(
+            self.dataset, batch_sampler=self.sampler, collate_fn=collate, num_workers=config.num_workers
+        )
+        self.validation = _Validation(self.model, val_rows, config, self.progress) if val_rows is not None else None
+
+        self.step = ContrastiveStep(self.model)
+        if context.world_size > 1:
+            device_ids = [context.device.index] if context.device.type == "cuda" else None
+            self.step = nn.parallel.DistributedDataParallel(self.step, device_ids=device_ids)
+        self.optimizer = build_optimizer(self.model, config)
+        self.steps_per_epoch = len(self.sampler)
+        warmup = round(config.warmup_epochs * self.steps_per_epoch)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, warmup_cosine(warmup, config.epochs * self.steps_per_epoch)
+        )
+        self.amp = config.amp and context.device.type == "cuda"
+        self.start_epoch, self.best, self.history = 0, None, []
+        self.writer = _tensorboard(self.output_dir) if context.is_main else None
+
+    def _load_table(self) -> pd.DataFrame:
+        """Rank 0 writes generated data first; then every process reads the same table."""
+        if self.context.is_main:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            if self.config.data.synthetic is not None:
+                load_training_table(self.config, generate=True)
+        if self.context.world_size > 1:
+            dist.barrier()
+        return load_training_table(self.config, generate=False)
+
+    def restore(self) -> None:
+        """Continue from OUTPUT_DIR/checkpoint.pt."""
+        path = self.output_dir / CHECKPOINT_FILE
+        self.start_epoch, self.best, self.history = _load_checkpoint(path, self.model, self.optimizer, self.scheduler)
+
+    def write_setup(self) -> None:
+        """Write the resolved config and the split manifest next to the results (rank 0)."""
+        if self.context.is_main:
+            write_manifest(self.table, self.output_dir / "manifest.csv")
+            text = yaml.safe_dump(dataclasses.asdict(self.config), sort_keys=False)
+            write_bytes_atomically(text.encode(), self.output_dir / "config.yaml")
+
+    def _texts(self, label_ids: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
+        """The text input of a batch: cached features (frozen text tower) or tokens."""
+        if self.cached is not None:
+            return self.cached[label_ids]
+        tokens = self.model.tokenize([self.prompts[i] for i in label_ids.tolist()])
+        return {key: value.to(self.context.device) for key, value in tokens.items()}
+
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        """One pass over the training data; returns the epoch's row of metrics."""
+        context, config = self.context, self.config
+        torch.manual_seed(int(np.random.SeedSequence([config.seed, epoch, context.rank]).generate_state(1)[0]))
+        self.dataset.epoch = epoch
+        self.sampler.set_epoch(epoch)
+        self.step.train()
+        started, seen, losses = time.perf_counter(), 0, []
+        description = f"epoch {epoch + 1}/{config.epochs}"
+        bar = tqdm(self.loader, desc=description, unit="batch", disable=not self.progress, leave=False)
+        for frames, mask, label_ids in bar:
+            frames, mask, label_ids = (t.to(context.device) for t in (frames, mask, label_ids))
+            with torch.autocast(device_type=context.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                pose_embeddings, text_embeddings, scale = self.step(frames, mask, self._texts(label_ids))
+            all_labels = gather_with_grad(label_ids, context)
+            loss = contrastive_loss(
+                gather_with_grad(pose_embeddings.float(), context),
+                gather_with_grad(text_embeddings.float(), context),
+                scale.float(),
+                positives=all_labels[:, None] == all_labels[None, :],
+            )
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            losses.append(loss.item())
+            seen += len(label_ids) * context.world_size
+            bar.set_postfix(loss=f"{losses[-1]:.3f}", poses_per_s=f"{seen / (time.perf_counter() - started):.0f}")
+        return {
+            "epoch": epoch + 1,
+            "step": (epoch + 1) * self.steps_per_epoch,
+            "lr": self.scheduler.get_last_lr()[0],
+            "train_loss": float(np.mean(losses)),
+            "poses_per_s": seen / (time.perf_counter() - started),
+            "logit_scale": float(self.model.scale().detach()),
+        }
+
+    def finish_epoch(self, epoch: int, row: dict[str, float]) -> None:
+        """Validate when due, then (rank 0) save best/ on improvement, the checkpoint and the metrics."""
+        config = self.config
+        last = epoch + 1 == config.epochs
+        improved = last and self.validation is None  # without validation the final model is the best
+        if self.context.is_main and self.validation is not None and ((epoch + 1) % config.eval_every == 0 or last):
+            row.update(_flatten(self.validation.run()))
+            value = row[f"val_{config.val_metric}"]
+            improved = self.best is None or _better(value, self.best, config.val_metric)
+            self.best = value if improved else self.best
+        self.history.append(row)
+        if self.context.is_main:
+            if improved:
+                save_model(self.model, self.output_dir / BEST_DIR)
+            _save_checkpoint(
+                self.output_dir / CHECKPOINT_FILE,
+                self.model,
+                self.optimizer,
+                self.scheduler,
+                epoch + 1,
+                self.best,
+                self.history,
+            )
+            _write_metrics(self.output_dir / METRICS_FILE, self.history)
+            if self.writer is not None:
+                for key, value in row.items():
+                    self.writer.add_scalar(key, value, row["step"])
+            if self.progress:
+                tqdm.write(_epoch_line(row, config.val_metric))
+        if self.context.world_size > 1:
+            dist.barrier()
+
+    def result(self) -> TrainResult:
+        """Close the logs and return the run's result (best/ written even if training was already complete)."""
+        if self.writer is not None:
+            self.writer.close()
+        best_dir = None
+        if self.context.is_main:
+            best_dir = self.output_dir / BEST_DIR
+            if not best_dir.exists():
+                save_model(self.model, best_dir)
+        return TrainResult(self.output_dir, best_dir, self.best, self.history)
+
+
+def _split(table: pd.DataFrame, name: str, key: str) -> pd.DataFrame:
+    rows = table[table["split"] == name].reset_index(drop=True)
+    if rows.empty:
+        splits = sorted(set(table["split"]) - {""}) or "none"
+        raise TrainingError(f"no rows in split {name!r} ({key}); the data's splits are {splits}")
+    return rows
+
+
+class _Validation:
+    """Retrieval on the validation split: poses preprocessed once, prompts rendered once."""
+
+    def __init__(self, model: SignCLIP, rows: pd.DataFrame, config: TrainConfig, progress: bool):
+        self.model = model
+        self.tensors = [model.preprocess(pose) for pose in load_poses(rows, progress)]
+        self.prompts = render_prompts(model.config.prompt, rows)
+        self.unique_prompts = sorted(set(self.prompts))
+        self.cached = text_features(model, self.unique_prompts) if model.config.freeze_text else None
+        try:
+            self.groups = group_values(rows, config.val_group_by)
+        except EvaluationError as error:
+            raise ConfigError(f"training config: val_group_by: {error}") from None
+
+    def run(self) -> dict:
+        """Return the retrieval_report of the current model on the validation rows."""
+        pose_embeddings = self.model.embed_pose_tensors(self.tensors)
+        text_embeddings = dict(
+            zip(self.unique_prompts, embed_prompts(self.model, self.unique_prompts, self.cached), strict=True)
+        )
+
+        def score(candidates: list[str], rows: np.ndarray) -> np.ndarray:
+            return np.stack([text_embeddings[t] for t in candidates]) @ pose_embeddings[rows].T
+
+        return retrieval_report(self.prompts, score, self.groups)
+
+
+def _flatten(report: dict) -> dict[str, float]:
+    return {f"val_{direction}.{key}": value for direction in ("t2v", "v2t") for key, value in report[direction].items()}
+
+
+def _better(value: float, best: float, metric: str) -> bool:
+    return value < best if metric.endswith(LOWER_IS_BETTER) else value > best
+
+
+def _epoch_line(row: dict, metric: str) -> str:
+    line = f"epoch {row['epoch']}: loss {row['train_loss']:.4f}, {row['poses_per_s']:.0f} poses/s"
+    if f"val_{metric}" in row:
+        line += f", val {metric} {row[f'val_{metric}']:.4f}"
+    return line
+
+
+def _save_checkpoint(path: Path, model, optimizer, scheduler, epoch: int, best, history: list[dict]) -> None:
+    buffer = io.BytesIO()
+    torch.save(
+        {
+            "model": _training_state(model),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "epoch": epoch,
+            "best": best,
+            "history": history,
+        },
+        buffer,
+    )
+    write_bytes_atomically(buffer.getvalue(), path)
+
+
+def _load_checkpoint(path: Path, model, optimizer, scheduler) -> tuple[int, float | None, list[dict]]:
+    if not path.is_file():
+        raise TrainingError(f"{path}: no checkpoint to resume from (train without --resume first)")
+    try:
+        state = torch.load(path, map_location=model.device, weights_only=False)
+        missing, unexpected = model.load_state_dict(state["model"], strict=False)
+        missing = [key for key in missing if key not in _excluded_keys(model)]
+        if missing or unexpected:
+            raise RuntimeError(f"missing weights {missing[:5]}, unexpected weights {unexpected[:5]}")
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+    except (RuntimeError, KeyError, ValueError, OSError, EOFError) as error:
+        raise TrainingError(f"{path}: the checkpoint does not fit this config: {error}") from None
+    return int(state["epoch"]), state["best"], list(state["history"])
+
+
+def _write_metrics(path: Path, history: list[dict]) -> None:
+    write_bytes_atomically(pd.DataFrame(history).to_csv(index=False).encode(), path)
+
+
+def _tensorboard(output_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(output_dir / "tensorboard"))

@@ -1,0 +1,94 @@
+"""Fixtures for the search tests: one real embedded PostgreSQL per session, a fresh database per test.
+
+The server's data folder is under the session's tmp path and the server is stopped at the end, so no
+process is left behind. `PoseStatisticsEmbedder` is a real (non-learned) pose embedder, so indexing
+tests do not need the neural model.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+from pose_format import Pose
+from psycopg.conninfo import make_conninfo
+
+from signclip.search.server import EmbeddedPostgres
+from signclip.search.store import Store
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of the session's embedded server (its maintenance database).
+
+    The data folder is a fresh temporary directory outside pytest's rotating basetemp (which a
+    concurrent pytest run may prune), removed after the server stops.
+    """
+    home = Path(tempfile.mkdtemp(prefix="signclip-search-tests-"))
+    server = EmbeddedPostgres(home)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> Iterator[str]:
+    """A new, empty database for one test (dropped afterwards)."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield make_conninfo(postgres_url, dbname=name)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
+    """A Store on the test's own database; home (for extracted poses) in the test's tmp path."""
+    with Store.open(database_url, home=tmp_path / "home") as opened:
+        yield opened
+
+
+class PoseStatisticsEmbedder:
+    """A real, non-learned pose embedder: per-point mean and spread of the coordinates over time,
+    projected to `embed_dim` by a fixed random matrix and L2-normalized."""
+
+    def __init__(self, name: str = "pose-statistics", embed_dim: int = 24, seed: int = 0) -> None:
+        self.name = name
+        self.embed_dim = embed_dim
+        self.calls = 0
+        self._seed = seed
+
+    def features(self, pose: Pose) -> np.ndarray:
+        data = np.ma.getdata(pose.body.data)[:, 0, :, :2].astype(np.float64)
+        return np.concatenate([data.mean(axis=0).ravel(), data.std(axis=0).ravel()])
+
+    def embed_poses(self, poses: Sequence[Pose], batch_size: int = 32) -> np.ndarray:
+        self.calls += 1
+        features = np.stack([self.features(pose) for pose in poses])
+        projection = np.random.default_rng(self._seed).normal(size=(features.shape[1], self.embed_dim))
+        vectors = (features - features.mean(axis=1, keepdims=True)) @ projection
+        return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture
+def embedder() -> PoseStatisticsEmbedder:
+    return PoseStatisticsEmbedder()
+
+
+@pytest.fixture(scope="session")
+def synthetic_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated dataset: 4 glosses x 2 signers x 2 repetitions = 16 poses, with manifest.csv."""
+    from signclip.data.synthetic import generate_dataset
+
+    return generate_dataset(tmp_path_factory.mktemp("synthetic"), glosses=4, signers=2, repetitions=2)

@@ -1,0 +1,154 @@
+"""`signclip index` and `signclip search` end to end with a small saved model, and their errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from signclip.cli import main
+from signclip.data.manifest import read_manifest
+
+pytestmark = pytest.mark.slow  # builds and runs a (tiny) SignCLIP model: several seconds
+
+
+def save_tiny_model(folder: Path, text_folder: Path, name: str, embed_dim: int) -> Path:
+    from signclip.model.hub import create_model, save_model
+
+    model = create_model(
+        {
+            "base": "signclip-small",
+            "name": name,
+            "embed_dim": embed_dim,
+            "max_frames": 64,
+            "pose_encoder": {"width": 32, "layers": 1, "heads": 2, "conv_blocks": 1},
+            "text_encoder": {"name": str(text_folder), "max_length": 32},
+        }
+    )
+    return save_model(model, folder / f"{name}-{embed_dim}")
+
+
+@pytest.fixture(scope="module")
+def tiny_text(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1-layer BERT (random weights) with the MiniLM tokenizer, saved locally (no download)."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from signclip.model.text_encoder import resolve_text_model
+
+    folder = tmp_path_factory.mktemp("tiny-text")
+    source, _ = resolve_text_model("all-MiniLM-L6-v2")
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def environment(database_url: str, tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SIGNCLIP_HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+@pytest.fixture
+def gloss_folder(synthetic_manifest: Path, tmp_path: Path) -> Path:
+    """The synthetic poses laid out as FOLDER/<gloss>/<id>.pose (the `folder` dataset adapter's layout)."""
+    root = tmp_path / "signs"
+    for row in read_manifest(synthetic_manifest).itertuples():
+        (root / row.gloss).mkdir(parents=True, exist_ok=True)
+        shutil.copy(row.pose_path, root / row.gloss / f"{row.id}.pose")
+    return root
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_index_search_evaluate_and_remove(environment, gloss_folder, tiny_text, capsys):
+    model = str(save_tiny_model(environment, tiny_text, "search-test", 32))
+    add = ["index", "add", "--dataset", "demo", str(gloss_folder), "--model", model, "--signed-language", "ase"]
+    code, out, _ = run(capsys, *add, "--batch-size", "5")
+    assert code == 0 and "embedded 16 now" in out
+    code, out, _ = run(capsys, *add)
+    assert code == 0 and "16 already embedded" in out
+    code, out, _ = run(capsys, "index", "list")
+    assert out.strip() == "demo\t16 items\tembeddings: search-test: 16"
+
+    query = sorted(gloss_folder.rglob("*.pose"))[0]
+    code, out, _ = run(
+        capsys, "search", "--dataset", "demo", "--pose", str(query), "--model", model, "-k", "3", "--json"
+    )
+    results = json.loads(out)
+    assert code == 0 and len(results) == 3
+    assert results[0]["pose_path"] == str(query) and results[0]["distance"] == pytest.approx(0, abs=1e-4)
+
+    gloss = query.parent.name
+    code, out, _ = run(
+        capsys, "search", "--dataset", "demo", "--pose", str(query), "--model", model, "--where", f"gloss={gloss}"
+    )
+    lines = out.strip().splitlines()
+    assert code == 0 and len(lines) == 4  # four poses of that gloss
+    assert all(f" {gloss} " in line for line in lines)
+
+    code, out, err = run(capsys, "search", "--dataset", "demo", "--text", "house", "--model", model, "-k", "2")
+    assert code == 0 and len(out.strip().splitlines()) == 2, err
+    assert "prompt: <en> <ase> house" in err
+
+    out_dir = environment / "evaluation"
+    code, out, _ = run(
+        capsys, "search", "evaluate", "--dataset", "demo", "--model", model, "-k", "3", "-o", str(out_dir)
+    )
+    assert code == 0 and "16 items, 4 glosses" in out
+    report = json.loads((out_dir / "report.json").read_text())
+    assert report["settings"]["model"] == "search-test" and report["summary"]["k"] == 3
+    assert (out_dir / "confusion_heatmap.png").read_bytes()[:4] == b"\x89PNG"
+
+    code, out, _ = run(capsys, "index", "remove", "--dataset", "demo")
+    assert code == 0 and "16 items" in out
+    code, out, _ = run(capsys, "index", "list")
+    assert "no datasets indexed yet" in out
+
+
+def test_search_errors_are_clear(environment, gloss_folder, tiny_text, capsys):
+    model = str(save_tiny_model(environment, tiny_text, "search-test", 32))
+    assert run(capsys, "index", "add", "--dataset", "demo", str(gloss_folder), "--model", model)[0] == 0
+    code, _, err = run(capsys, "search", "--dataset", "demo", "--text", "house", "--model", model)
+    assert code == 1 and "--raw-text" in err  # no sign language to fill the model's prompt
+    code, out, _ = run(
+        capsys, "search", "--dataset", "demo", "--text", "<en> <ase> house", "--raw-text", "--model", model
+    )
+    assert code == 0 and len(out.strip().splitlines()) == 10
+    query = str(sorted(gloss_folder.rglob("*.pose"))[0])
+    not_a_pose = environment / "notes.txt"
+    not_a_pose.write_text("hello")
+
+    code, _, err = run(capsys, "search", "--dataset", "nope", "--pose", query, "--model", model)
+    assert code == 1 and "no dataset named 'nope'" in err and "demo" in err
+    code, _, err = run(capsys, "search", "--dataset", "demo", "--pose", str(not_a_pose), "--model", model)
+    assert code == 1 and "notes.txt" in err and "unknown pose file type" in err
+    code, _, err = run(capsys, "search", "--dataset", "demo", "--video", query, "--model", model)
+    assert code == 1 and "not a video file" in err
+    code, _, err = run(capsys, "search", "--dataset", "demo", "--pose", query, "--model", model, "--where", "color")
+    assert code == 1 and "expected FIELD=VALUE" in err
+    smaller = str(save_tiny_model(environment, tiny_text, "search-test", 16))
+    code, _, err = run(capsys, "search", "--dataset", "demo", "--pose", query, "--model", smaller)
+    assert code == 1 and "32-d embeddings" in err and "16-d" in err
+    code, _, err = run(capsys, "search", "evaluate", "--dataset", "demo", "--model", "never-indexed")
+    assert code == 1 and "'never-indexed' has no embeddings" in err
+    with pytest.raises(SystemExit):
+        main(["search", "--dataset", "demo"])  # no query: a usage error

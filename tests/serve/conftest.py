@@ -1,0 +1,113 @@
+"""Fixtures for the server tests: a small untrained model saved to disk, a synthetic dataset indexed into
+an embedded PostgreSQL in a temporary home, and a TestClient of the app serving both."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from signclip.data.manifest import read_manifest
+from signclip.data.synthetic import generate_dataset, synthetic_pose
+from signclip.poses.io import pose_to_bytes
+from signclip.serve.settings import ServeSettings
+
+DATASET = "synthetic"
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """signclip-small's layout with a 1-layer text transformer (random weights, MiniLM tokenizer), saved."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from signclip.model.hub import create_model, save_model
+    from signclip.model.text_encoder import resolve_text_model
+
+    text_folder = tmp_path_factory.mktemp("tiny-text")
+    source, _ = resolve_text_model("all-MiniLM-L6-v2")
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        BertModel(config).save_pretrained(text_folder)
+    tokenizer.save_pretrained(text_folder)
+    model = create_model(
+        {
+            "base": "signclip-small",
+            "name": "serve-test",
+            "embed_dim": 32,
+            "max_frames": 64,
+            "pose_encoder": {"width": 32, "layers": 1, "heads": 2, "conv_blocks": 1},
+            "text_encoder": {"name": str(text_folder), "max_length": 32},
+        }
+    )
+    return save_model(model, tmp_path_factory.mktemp("model") / "serve-test")
+
+
+@pytest.fixture(scope="session")
+def serve_home(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Path:
+    """A signclip home whose embedded PostgreSQL holds the synthetic dataset, embedded by the test model."""
+    from signclip.model.hub import load_model
+    from signclip.search.indexer import index_manifest
+    from signclip.search.store import Store
+
+    home = tmp_path_factory.mktemp("home")
+    manifest = generate_dataset(tmp_path_factory.mktemp("data"), glosses=6, signers=2, repetitions=2)
+    with Store.open(home=home) as store:
+        index_manifest(store, DATASET, read_manifest(manifest), load_model(model_dir), progress=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def database_url(serve_home: Path) -> Iterator[str]:
+    """The URL of the embedded server of `serve_home`, held running for the whole session.
+
+    Apps connect by URL, so one closing (each holds its process's lease otherwise) never stops the
+    server under another app of the same test process.
+    """
+    from signclip.search.server import EmbeddedPostgres
+
+    server = EmbeddedPostgres(serve_home)
+    url = server.acquire()
+    yield url
+    server.release()
+
+
+@pytest.fixture(scope="session")
+def settings(model_dir: Path, serve_home: Path, database_url: str) -> ServeSettings:
+    return ServeSettings(
+        models=[str(model_dir), f"alias={model_dir}"],
+        home=str(serve_home),
+        database_url=database_url,
+        upload_dir=str(serve_home / "uploads"),
+    )
+
+
+@pytest.fixture(scope="session")
+def client(settings: ServeSettings) -> Iterator:
+    from fastapi.testclient import TestClient
+
+    from signclip.serve.app import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def pose_bytes() -> bytes:
+    return pose_to_bytes(synthetic_pose(gloss=2, signer=1, seed=7))
+
+
+@pytest.fixture(scope="session")
+def pose_base64(pose_bytes: bytes) -> str:
+    return base64.b64encode(pose_bytes).decode()

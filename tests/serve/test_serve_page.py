@@ -1,0 +1,139 @@
+"""The search page in a real browser (Debian's chromium driven by Playwright) against a live uvicorn server:
+a text search and a file-upload search render ranked results with skeleton canvases that are drawn on."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from signclip.data.synthetic import synthetic_pose
+from signclip.poses.io import write_pose
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+DRAWN_PIXELS = """(selector) => [...document.querySelectorAll(selector)].map((canvas) => {
+    const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let drawn = 0;
+    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) drawn++;
+    return drawn;
+})"""
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def live_url(settings) -> Iterator[str]:
+    """Serve the app with uvicorn on a free loopback port in a background thread; yields its URL."""
+    import uvicorn
+
+    from signclip.serve.app import create_app
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+    listener.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def drawn_pixels(page, selector: str) -> list[int]:
+    return page.evaluate(DRAWN_PIXELS, selector)
+
+
+def wait_for_skeletons(page, selector: str, count: int) -> list[int]:
+    """Wait until `count` canvases match `selector` and each has drawn pixels; returns the pixel counts."""
+    page.wait_for_function(
+        f"() => {{ const counts = ({DRAWN_PIXELS})({selector!r});"
+        f" return counts.length === {count} && counts.every((n) => n > 0); }}",
+        timeout=30_000,
+    )
+    return drawn_pixels(page, selector)
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+def test_text_and_upload_searches_render_results_and_skeletons(browser, live_url, tmp_path, viewport):
+    page = browser.new_page(viewport=VIEWPORTS[viewport])
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_url)
+    page.wait_for_selector("#dataset option[value='synthetic']", state="attached")
+
+    page.get_by_label("Number of results").fill("6")
+    page.get_by_label("Word or phrase").fill("house")
+    page.get_by_role("button", name="Search text").click()
+    page.wait_for_selector(".result", timeout=30_000)
+    assert wait_for_skeletons(page, ".result canvas", 6)
+    status = page.locator("#status").inner_text()
+    assert "6 results for “house”" in status and "<en> <ase> house" in status
+    assert page.locator(".result .gloss").count() == 6
+    assert page.locator("#query").is_hidden()
+    page.screenshot(path=tmp_path / f"text-search-{viewport}.png", full_page=True)
+
+    query = write_pose(synthetic_pose(gloss=1, signer=0, seed=5), tmp_path / "query.pose")
+    page.get_by_label("Video or .pose file").set_input_files(query)
+    page.get_by_role("button", name="Search with file").click()
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('query.pose')")
+    assert wait_for_skeletons(page, "#query-canvas", 1)
+    assert wait_for_skeletons(page, ".result canvas", 6)
+    assert "frames" in page.locator("#query-caption").inner_text()
+    scores = page.evaluate(
+        """() => [...document.querySelectorAll('.result dt')]
+            .filter((dt) => dt.textContent === 'Score').map((dt) => Number(dt.nextElementSibling.textContent))"""
+    )
+    assert len(scores) == 6 and scores == sorted(scores, reverse=True)
+    page.screenshot(path=tmp_path / f"upload-search-{viewport}.png", full_page=True)
+    assert not errors, errors
+    page.close()
+
+
+def test_keyboard_only_search_and_errors_are_announced(browser, live_url):
+    page = browser.new_page(viewport=VIEWPORTS["desktop"])
+    page.goto(live_url)
+    page.wait_for_selector("#dataset option[value='synthetic']", state="attached")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.locator("#text").focus()
+    page.keyboard.press("Enter")
+    assert "Type a word or phrase" in page.locator("#status").inner_text()
+    assert page.locator("#status").get_attribute("aria-live") == "polite"
+    page.keyboard.type("tree")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".result", timeout=30_000)
+    assert "results for “tree”" in page.locator("#status").inner_text()
+    page.close()

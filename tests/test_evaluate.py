@@ -1,0 +1,169 @@
+"""Evaluation of models: retrieval wiring, grouping, flip, neighbour fusion, probes, CLI output and errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from signclip.cli import main
+from signclip.data.manifest import read_manifest
+from signclip.data.prompts import render_prompts
+from signclip.data.synthetic import generate_dataset
+from signclip.evaluate import (
+    EvaluationError,
+    evaluate_model,
+    few_shot_knn,
+    fuse_scores,
+    linear_probe,
+    linear_probe_cross_validated,
+    load_poses,
+    nearest_neighbour_scores,
+    retrieval_metrics,
+)
+from signclip.model.hub import create_model, save_model
+
+TINY_MODEL = {
+    "base": "signclip-small",
+    "name": "tiny-test",
+    "embed_dim": 16,
+    "preprocess": [{"name": "normalize_shoulders"}, {"name": "select", "preset": "upper_body_hands"}],
+    "input_features": 201,
+    "prompt": "plain",
+    "freeze_text": True,
+    "pose_encoder": {"width": 16, "conv_blocks": 1, "layers": 1, "heads": 2, "mlp_ratio": 1},
+}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """Generated data: 4 glosses x 3 signers x 2 repetitions; the last signer is the `test` split."""
+    return generate_dataset(tmp_path_factory.mktemp("data"), glosses=4, signers=3, repetitions=2)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """An untrained tiny model saved as a model directory."""
+    return save_model(create_model(TINY_MODEL, seed=1), tmp_path_factory.mktemp("model") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def model(model_dir):
+    from signclip.model.hub import load_model
+
+    return load_model(model_dir)
+
+
+def test_evaluate_model_matches_the_metrics_of_its_embeddings(model, dataset):
+    table = read_manifest(dataset)
+    report = evaluate_model(model, table, split="test")
+    rows = table[table["split"] == "test"]
+    texts = render_prompts("plain", rows)
+    unique = sorted(set(texts))
+    scores = model.embed_texts(unique) @ model.embed_poses(load_poses(rows)).T
+    expected = retrieval_metrics(scores, np.array([unique.index(t) for t in texts]))
+    assert report["v2t"] == pytest.approx(expected["v2t"])
+    assert report["t2v"] == pytest.approx(expected["t2v"])
+    assert report["n_poses"] == 8 and report["n_texts"] == 4 and report["groups"] == {}
+
+
+def test_group_by_reports_each_group_and_their_mean(model, dataset):
+    table = read_manifest(dataset)
+    report = evaluate_model(model, table, group_by="signer")
+    assert sorted(report["groups"]) == ["signer-0", "signer-1", "signer-2"]
+    for direction, key in (("v2t", "R@1"), ("t2v", "MedR")):
+        mean = np.mean([g[direction][key] for g in report["groups"].values()])
+        assert report[direction][key] == pytest.approx(mean)
+    assert all(g["n_texts"] == 4 and g["n_poses"] == 8 for g in report["groups"].values())
+
+
+def test_flip_changes_the_embeddings_of_asymmetric_signing(model, dataset):
+    # the tiny model's preprocessing keeps the signer's sides (no dominant-hand mirroring to undo the flip)
+    table = read_manifest(dataset)
+    plain = evaluate_model(model, table, split="test")
+    flipped = evaluate_model(model, table, split="test", flip=True)
+    assert set(flipped) == set(plain)
+    from signclip.evaluate import embed_table_poses
+
+    poses = load_poses(table.head(3))
+    assert not np.allclose(embed_table_poses(model, poses), embed_table_poses(model, poses, flip=True))
+
+
+def test_neighbour_scores_pick_the_closest_reference_of_each_text():
+    similarity = np.array([[0.9, 0.1, 0.5], [0.2, 0.8, 0.3]])  # 2 poses x 3 references
+    scores = nearest_neighbour_scores(similarity, ["a", "b", "a"], ["a", "b", "c"])
+    assert scores[:, 0].tolist() == [0.9, 0.1, -np.inf]
+    assert scores[:, 1].tolist() == [0.3, 0.8, -np.inf]
+    fused = fuse_scores(np.array([[1.0, 1.0], [0.0, 0.0], [0.0, 0.0]]), scores, weight=1.0)
+    assert np.isfinite(fused).all()
+    assert fused[0, 0] > fused[1, 0] == fused[2, 0]  # a wins; c (no neighbours) gets the lowest one present
+
+
+def test_neighbours_option_runs_on_reference_rows(model, dataset):
+    table = read_manifest(dataset)
+    fused = evaluate_model(model, table, split="test", neighbours=1.0)
+    assert 0 <= fused["v2t"]["R@1"] <= 1 and fused["n_poses"] == 8
+
+
+def test_few_shot_knn_on_separable_and_on_random_embeddings():
+    rng = np.random.default_rng(0)
+    centres = np.eye(4)
+    labels = np.repeat(["a", "b", "c", "d"], 12)
+    clustered = centres[np.repeat(np.arange(4), 12)] + rng.normal(0, 0.05, (48, 4))
+    clustered /= np.linalg.norm(clustered, axis=1, keepdims=True)
+    results = few_shot_knn(clustered, labels, shots=(1, 5, 10), episodes=5)
+    assert all(results[k]["accuracy"] == 1.0 and results[k]["classes"] == 4 for k in (1, 5, 10))
+    assert results[10]["queries"] == 4 * 2
+    noise = rng.normal(size=(48, 4))
+    assert few_shot_knn(noise, labels, shots=(1,), episodes=20)[1]["accuracy"] < 0.6
+    assert few_shot_knn(clustered, labels, shots=(12,))[12] == {"accuracy": None, "classes": 0, "queries": 0}
+
+
+def test_linear_probe_separable_and_unseen_labels():
+    rng = np.random.default_rng(1)
+    train = np.concatenate([rng.normal(-2, 0.3, (10, 3)), rng.normal(2, 0.3, (10, 3))])
+    labels = ["left"] * 10 + ["right"] * 10
+    test = np.array([[-2.0, -2.0, -2.0], [2.0, 2.0, 2.0], [2.0, 2.0, 2.0]])
+    result = linear_probe(train, labels, test, ["left", "right", "middle"])
+    assert result == {"accuracy": pytest.approx(2 / 3), "train": 20, "test": 3, "unseen": 1}
+    cross = linear_probe_cross_validated(train, labels, folds=5)
+    assert cross["accuracy"] == 1.0 and cross["folds"] == 5 and cross["classes"] == 2
+
+
+def test_errors_name_the_problem(model, dataset):
+    table = read_manifest(dataset)
+    with pytest.raises(EvaluationError, match="no rows in split 'dev'"):
+        evaluate_model(model, table, split="dev")
+    with pytest.raises(EvaluationError, match="cannot group by 'dialect'"):
+        evaluate_model(model, table, group_by="dialect")
+    with pytest.raises(EvaluationError, match="2 classes"):
+        linear_probe(np.zeros((3, 2)), ["a"] * 3, np.zeros((1, 2)), ["a"])
+
+
+def test_cli_json_has_exactly_the_documented_keys(model_dir, dataset, capsys):
+    code = main(["evaluate", "--model", str(model_dir), "--manifest", str(dataset), "--split", "test", "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert list(report) == ["t2v", "v2t", "groups", "n_poses", "n_texts"]
+    assert list(report["t2v"]) == ["P@1", "P@5", "P@10", "MedR"]
+    assert list(report["v2t"]) == ["R@1", "R@5", "R@10", "MedR"]
+
+
+def test_cli_probes_and_groups(model_dir, dataset, capsys):
+    args = ["evaluate", "--model", str(model_dir), "--manifest", str(dataset), "--group-by", "signer"]
+    assert main([*args, "--few-shot", "--linear-probe"]) == 0
+    out = capsys.readouterr().out
+    assert "signer-1" in out and out.count("pose->text") == 4
+    assert "few-shot 1-shot nearest neighbour: accuracy" in out and "linear probe: accuracy" in out
+
+
+def test_cli_errors_without_traceback(model_dir, dataset, tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,pose_path,text\n")
+    assert main(["evaluate", "--model", str(model_dir), "--manifest", str(empty)]) == 1
+    assert "no rows" in capsys.readouterr().err
+    assert main(["evaluate", "--model", "signclip-huge", "--manifest", str(dataset)]) == 1
+    assert "unknown model 'signclip-huge'" in capsys.readouterr().err
+    assert main(["evaluate", "--model", str(model_dir), "--manifest", str(dataset), "--split", "dev"]) == 1
+    assert "no rows in split 'dev'" in capsys.readouterr().err
