@@ -1,31 +1,126 @@
-"""The README's main job: a self-contained tour on generated data, no files of the user's needed."""
+"""The README's main job: train, index, search and evaluate end to end on embedded defaults.
+
+With no data of the user's it generates a dataset with the synthetic signer; with a folder
+(`<gloss>/<file>.pose|.mp4`) it uses that. Everything it writes lives in one work folder, the
+embedded PostgreSQL included, so it can be rerun and thrown away.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from signclip.data.manifest import read_manifest
-from signclip.data.synthetic import generate_dataset
-from signclip.poses.io import read_pose, summarize_pose
-from signclip.poses.transforms import Pipeline
+from signclip.errors import SignclipError
+
+CONFIG = Path(__file__).with_name("quickstart.yaml")
+DATASET = "quickstart"
+MARKER = ".signclip-quickstart"
 
 
-def run_quickstart(workdir: str | os.PathLike, say: Callable[[str], None] = print) -> Path:
-    """Generate a small synthetic dataset in `workdir`, summarize a pose and its preprocessing; returns workdir."""
-    workdir = Path(workdir)
-    say(f"1. generating a synthetic sign dataset in {workdir}")
-    manifest = read_manifest(generate_dataset(workdir / "synthetic", glosses=8, signers=3, repetitions=2))
-    say(f"   {len(manifest)} poses, {manifest['gloss'].nunique()} glosses, {manifest['signer'].nunique()} signers")
-    first = manifest.iloc[0]
-    pose = read_pose(first["pose_path"])
-    say(f"2. signclip info {first['pose_path']}")
-    for line in summarize_pose(pose).lines():
-        say(f"   {line}")
-    say("3. preprocessing presets (SignCLIP v1, FingerCLIP, hands):")
-    for preset in ("signclip_v1", "fingerclip", "hands"):
-        pipeline = Pipeline.from_config(preset)
-        tensor = pipeline(pose)
-        say(f"   {preset}: {' -> '.join(pipeline.describe())} => tensor {tensor.frames} x {tensor.data.shape[1]}")
-    return workdir
+def prepare_workdir(workdir: Path) -> None:
+    """Create `workdir`, emptying one that an earlier quickstart made; refuse a foreign non-empty folder."""
+    if workdir.exists() and any(workdir.iterdir()):
+        if not (workdir / MARKER).is_file():
+            raise SignclipError(f"{workdir}: not empty and not made by signclip quickstart; choose another --workdir")
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).write_text("made by signclip quickstart; deleted by the next run in this folder\n")
+
+
+def run_quickstart(
+    workdir: str | os.PathLike, folder: str | os.PathLike | None = None, say: Callable[[str], None] = print
+) -> dict:
+    """Train a small model, index the poses into an embedded PostgreSQL, search, evaluate; returns a summary.
+
+    The summary has the best model folder, the search results by example and by text, the
+    all-against-all figures for the embeddings and for the DTW baseline, and the report folder.
+    """
+    from signclip.data.manifest import write_manifest
+    from signclip.search.evaluation import evaluate_dataset
+    from signclip.search.queries import query_vector, text_prompt
+    from signclip.search.report import write_report
+    from signclip.search.store import Store
+    from signclip.train import load_train_config, load_training_table, train
+
+    workdir = Path(workdir).resolve()
+    prepare_workdir(workdir)
+    overrides = [f"output_dir={workdir / 'model'}"]
+    if folder is not None:
+        table = _folder_manifest(Path(folder), workdir / "poses", say)
+        manifest_path = write_manifest(table, workdir / "manifest.csv")
+        overrides += ["data.synthetic=null", f"data.manifest={manifest_path}", "data.val_split=test"]
+        say(f"1. using {len(table)} items of {folder}")
+    config = load_train_config(CONFIG, overrides)
+    if folder is None:
+        say(f"1. generating a synthetic dataset ({config.data.synthetic}) in {workdir / 'model' / 'data'}")
+
+    say("2. training the quickstart model (signclip-small, narrowed)")
+    result = train(config, progress=False)
+    say(f"   best model: {result.best_dir} (validation {config.val_metric} {result.best_metric:.3f})")
+    import signclip
+
+    model = signclip.load_model(result.best_dir)
+    table = load_training_table(config, generate=False)
+
+    say(f"3. indexing {len(table)} poses into the embedded PostgreSQL in {workdir / 'home'}")
+    summary: dict = {"model": str(result.best_dir), "workdir": str(workdir)}
+    with Store.open(home=workdir / "home") as store:
+        from signclip.search.indexer import index_manifest
+
+        report = index_manifest(store, DATASET, table, model, progress=False)
+        for line in report.lines():
+            say(f"   {line}")
+        example = table[table["split"] == config.data.val_split].iloc[0]
+        say(f"4. search by example: {example['pose_path']} (gloss {example['gloss']}, an unseen signer)")
+        by_example = store.search(DATASET, model.name, query_vector(model, pose=example["pose_path"]), k=5)
+        summary["by_example"] = [(r.gloss, r.signer, round(r.distance, 4)) for r in by_example]
+        for rank, hit in enumerate(by_example, start=1):
+            say(f"   {rank}. {hit.gloss:<10} {hit.signer:<10} distance {hit.distance:.4f}")
+        query = str(example["text"])
+        prompt = text_prompt(model.config.prompt, query, store.languages(DATASET))
+        say(f"5. search by text: {prompt!r}")
+        by_text = store.search(DATASET, model.name, query_vector(model, text=prompt), k=5)
+        summary["by_text"] = [(r.gloss, r.signer, round(r.distance, 4)) for r in by_text]
+        for rank, hit in enumerate(by_text, start=1):
+            say(f"   {rank}. {hit.gloss:<10} {hit.signer:<10} distance {hit.distance:.4f}")
+        say("6. all-against-all retrieval (each item queries the rest; a hit shares its gloss)")
+        for method in ("embedding", "dtw"):
+            evaluation = evaluate_dataset(store, DATASET, model.name, k=5, method=method, progress=False)
+            out_dir = workdir / "report" / method
+            write_report(evaluation, out_dir)
+            from signclip.search.analysis import summarize
+
+            figures = summarize(evaluation.result)
+            summary[method] = figures
+            say(
+                f"   {method:<9}: precision@5 {figures['precision_at_k']:.3f}, recall@5 {figures['recall_at_k']:.3f}, "
+                f"mAP {figures['mean_average_precision']:.3f}  -> {out_dir}"
+            )
+    summary["report"] = str(workdir / "report")
+    say(
+        f"done. Try: SIGNCLIP_HOME={workdir / 'home'} signclip search --dataset {DATASET} --model {result.best_dir} "
+        f"--text {query}"
+    )
+    return summary
+
+
+def _folder_manifest(folder: Path, poses_dir: Path, say: Callable[[str], None]):
+    """Manifest of a `<gloss>/<file>.pose|.mp4` folder, videos extracted to `poses_dir`, split at random."""
+    from signclip.data.datasets import prepare_dataset
+    from signclip.data.splits import assign_splits
+
+    table = prepare_dataset("folder", folder)
+    videos = (table["pose_path"] == "") & (table["video_path"] != "")
+    if videos.any():
+        from signclip.poses.extract import extract_poses
+
+        say(f"   extracting poses from {int(videos.sum())} videos into {poses_dir}")
+        extract_poses([folder], poses_dir, progress=True)
+        outputs = [
+            str(poses_dir / Path(v).relative_to(folder.resolve()).with_suffix(".pose")) for v in table["video_path"]
+        ]
+        table.loc[videos, "pose_path"] = [o for o, is_video in zip(outputs, videos, strict=True) if is_video]
+        table = table[[Path(p).is_file() for p in table["pose_path"]]].reset_index(drop=True)
+    return assign_splits(table, "random", seed=0, val_fraction=0.0, test_fraction=0.25)

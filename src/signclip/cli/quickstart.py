@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
 
 from signclip.quickstart import run_quickstart
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the quickstart command to the CLI."""
-    parser = subparsers.add_parser("quickstart", help="run the end-to-end tour on generated data")
-    parser.add_argument("--workdir", help="where to write the generated data (default: a temporary folder)")
+    parser = subparsers.add_parser(
+        "quickstart", help="train, index, search and evaluate end to end (generated data or your folder)"
+    )
+    parser.add_argument("--workdir", default="signclip-quickstart", help="work folder (default: ./signclip-quickstart)")
+    parser.add_argument("--folder", help="your data instead of generated poses: <gloss>/<file>.pose|.mp4")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    workdir = args.workdir or tempfile.mkdtemp(prefix="signclip-quickstart-")
-    run_quickstart(workdir)
+    run_quickstart(args.workdir, folder=args.folder)
     return 0

@@ -126,6 +126,10 @@ def synthetic_pose(gloss: int, signer: int, seed: int = 0, fps: float = 25.0, le
     style, person = gloss_style(gloss), signer_style(signer)
     rng = np.random.default_rng([gloss, signer, seed])
     frames = max(8, round(30 / person.speed * rng.uniform(0.85, 1.15)))
+    path_start = style.path_start + rng.normal(0, 0.2, 2)  # each repetition lands somewhere else
+    path_end = style.path_end + rng.normal(0, 0.2, 2)
+    shape_start = style.shape_start + rng.normal(0, 0.25, 5)
+    shape_end = style.shape_end + rng.normal(0, 0.25, 5)
     t = np.linspace(0, 1, frames)
     eased = t * t * (3 - 2 * t)
     unit = person.shoulder_width
@@ -152,10 +156,10 @@ def synthetic_pose(gloss: int, signer: int, seed: int = 0, fps: float = 25.0, le
                     nose[1] + (0.1 * unit if "MOUTH" in name else 0),
                     0,
                 ]
-        offset = style.path_start + (style.path_end - style.path_start) * eased[f]
+        offset = path_start + (path_end - path_start) * eased[f]
         wiggle = style.wiggle * np.sin(2 * np.pi * style.wiggle_cycles * t[f])
         offset = offset + np.array([wiggle, wiggle / 2])
-        curls = style.shape_start + (style.shape_end - style.shape_start) * eased[f]
+        curls = shape_start + (shape_end - shape_start) * eased[f]
         hands = {}
         for dominant in (True, False):
             if not dominant and not style.two_handed:
