@@ -1,4 +1,4 @@
-"""Shared test fixtures: where ../shared lives, and skips when it is absent."""
+"""Shared test fixtures: where ../shared lives (skipping when absent), and a tiny local text model."""
 
 from __future__ import annotations
 
@@ -38,3 +38,29 @@ def boston_dir() -> Path:
 def require_shared():
     """The `shared_path` function, for module- or session-scoped fixtures."""
     return shared_path
+
+
+@pytest.fixture(scope="session")
+def tiny_text_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local Hugging Face folder: 1-layer BERT (hidden 32) with the MiniLM tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from signclip.model.text_encoder import resolve_text_model
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    source, _ = resolve_text_model("all-MiniLM-L6-v2")
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -1,4 +1,4 @@
-"""Fixtures for the model tests: a tiny text transformer in a local folder, and small model configs.
+"""Fixtures for the model tests: small model configs over the tiny text model of tests/conftest.py.
 
 The tiny text model is a real (randomly initialised) BERT saved with the all-MiniLM-L6-v2 tokenizer,
 so save/load tests write kilobytes-to-megabytes instead of the 90 MB MiniLM weights.
@@ -11,32 +11,6 @@ from pathlib import Path
 import pytest
 
 from signclip.data.synthetic import synthetic_pose
-
-
-@pytest.fixture(scope="session")
-def tiny_text_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local Hugging Face folder: 1-layer BERT (hidden 32) with the MiniLM tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from signclip.model.text_encoder import resolve_text_model
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    source, _ = resolve_text_model("all-MiniLM-L6-v2")
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="session")

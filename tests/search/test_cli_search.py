@@ -30,32 +30,6 @@ def save_tiny_model(folder: Path, text_folder: Path, name: str, embed_dim: int) 
     return save_model(model, folder / f"{name}-{embed_dim}")
 
 
-@pytest.fixture(scope="module")
-def tiny_text(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 1-layer BERT (random weights) with the MiniLM tokenizer, saved locally (no download)."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from signclip.model.text_encoder import resolve_text_model
-
-    folder = tmp_path_factory.mktemp("tiny-text")
-    source, _ = resolve_text_model("all-MiniLM-L6-v2")
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture
 def environment(database_url: str, tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.setenv("DATABASE_URL", database_url)
@@ -79,8 +53,8 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def test_index_search_evaluate_and_remove(environment, gloss_folder, tiny_text, capsys):
-    model = str(save_tiny_model(environment, tiny_text, "search-test", 32))
+def test_index_search_evaluate_and_remove(environment, gloss_folder, tiny_text_model, capsys):
+    model = str(save_tiny_model(environment, tiny_text_model, "search-test", 32))
     add = ["index", "add", "--dataset", "demo", str(gloss_folder), "--model", model, "--signed-language", "ase"]
     code, out, _ = run(capsys, *add, "--batch-size", "5")
     assert code == 0 and "embedded 16 now" in out
@@ -124,8 +98,8 @@ def test_index_search_evaluate_and_remove(environment, gloss_folder, tiny_text, 
     assert "no datasets indexed yet" in out
 
 
-def test_search_errors_are_clear(environment, gloss_folder, tiny_text, capsys):
-    model = str(save_tiny_model(environment, tiny_text, "search-test", 32))
+def test_search_errors_are_clear(environment, gloss_folder, tiny_text_model, capsys):
+    model = str(save_tiny_model(environment, tiny_text_model, "search-test", 32))
     assert run(capsys, "index", "add", "--dataset", "demo", str(gloss_folder), "--model", model)[0] == 0
     code, _, err = run(capsys, "search", "--dataset", "demo", "--text", "house", "--model", model)
     assert code == 1 and "--raw-text" in err  # no sign language to fill the model's prompt
@@ -145,7 +119,7 @@ def test_search_errors_are_clear(environment, gloss_folder, tiny_text, capsys):
     assert code == 1 and "not a video file" in err
     code, _, err = run(capsys, "search", "--dataset", "demo", "--pose", query, "--model", model, "--where", "color")
     assert code == 1 and "expected FIELD=VALUE" in err
-    smaller = str(save_tiny_model(environment, tiny_text, "search-test", 16))
+    smaller = str(save_tiny_model(environment, tiny_text_model, "search-test", 16))
     code, _, err = run(capsys, "search", "--dataset", "demo", "--pose", query, "--model", smaller)
     assert code == 1 and "32-d embeddings" in err and "16-d" in err
     code, _, err = run(capsys, "search", "evaluate", "--dataset", "demo", "--model", "never-indexed")

@@ -18,29 +18,12 @@ DATASET = "synthetic"
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_text_model: Path) -> Path:
     """signclip-small's layout with a 1-layer text transformer (random weights, MiniLM tokenizer), saved."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
 
     from signclip.model.hub import create_model, save_model
-    from signclip.model.text_encoder import resolve_text_model
 
-    text_folder = tmp_path_factory.mktemp("tiny-text")
-    source, _ = resolve_text_model("all-MiniLM-L6-v2")
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        BertModel(config).save_pretrained(text_folder)
-    tokenizer.save_pretrained(text_folder)
+    text_folder = tiny_text_model
     model = create_model(
         {
             "base": "signclip-small",
