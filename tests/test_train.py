@@ -227,3 +227,11 @@ def test_two_processes_agree_on_weights_and_loss_decreases(tmp_path):
     assert load_model(output / "best").config.embed_dim == 32
     assert torch.isfinite(torch.tensor(ranks[1]["losses"])).all()
     assert np.isfinite(pd.read_csv(output / "metrics.csv")["val_v2t.R@1"]).all()
+
+
+def test_trained_models_are_named_after_their_run(tmp_path):
+    from signclip.train import trained_model_name
+
+    assert trained_model_name("signclip-small", "signclip-small", tmp_path / "fs") == "signclip-small-fs"
+    assert trained_model_name({"base": "signclip-small"}, "signclip-small", tmp_path / "a") == "signclip-small-a"
+    assert trained_model_name({"base": "signclip-small", "name": "mine"}, "signclip-small", tmp_path) == "mine"

@@ -265,6 +265,14 @@ def _hold_out(table: pd.DataFrame, hold_out: Mapping[str, Any], train_split: str
     return table
 
 
+def trained_model_name(model: Any, base_name: str, output_dir: Path) -> str:
+    """The name a trained model carries (in its config.json and in the search store): `model.name` when the
+    config sets it, else `<base name>-<output folder name>`, so runs from one base do not share a name."""
+    if isinstance(model, Mapping) and model.get("name"):
+        return str(model["name"])
+    return f"{base_name}-{Path(output_dir).resolve().name}"
+
+
 def training_pipeline(preprocess: str | list, augment: Sequence[Any]) -> Pipeline:
     """The model's preprocessing (a preset name or steps) followed by the training-only `augment` steps."""
     steps = PIPELINE_PRESETS.get(preprocess, preprocess) if isinstance(preprocess, str) else preprocess
@@ -477,7 +485,11 @@ class Trainer:
 
         spec = model_config(dict(config.model) if isinstance(config.model, dict) else config.model)
         poses = load_poses(train_rows, progress=self.progress)
-        spec = dataclasses.replace(spec, input_features=Pipeline.from_config(spec.preprocess).feature_size(poses[0]))
+        spec = dataclasses.replace(
+            spec,
+            input_features=Pipeline.from_config(spec.preprocess).feature_size(poses[0]),
+            name=trained_model_name(config.model, spec.name, self.output_dir),
+        )
         self.model = create_model(spec, seed=config.seed, device=context.device)
 
         prompts = render_prompts(self.model.config.prompt, train_rows)
