@@ -45,7 +45,7 @@ def pose_from_bytes(data: bytes, name: str = "<bytes>", allow_nan: bool = False)
                 f"{name}: contains NaN coordinates in {len(bad_frames)} of {frames} frames "
                 f"(first at frame {bad_frames[0]})"
             )
-        pose = _mask_points(pose, nan)
+        pose = pose_from_array(pose.header, np.ma.getdata(pose.body.data), pose.body.fps, pose.body.confidence)
     return pose
 
 
@@ -85,17 +85,6 @@ def write_bytes_atomically(data: bytes, path: Path) -> None:
         raise
 
 
-def _mask_points(pose: Pose, missing: np.ndarray) -> Pose:
-    """Return `pose` with points where `missing` (frames, people, points) is True zeroed with confidence 0."""
-    data = np.ma.getdata(pose.body.data).copy()
-    data[missing] = 0
-    confidence = pose.body.confidence.copy()
-    confidence[missing] = 0
-    mask = np.repeat((confidence == 0)[..., None], data.shape[-1], axis=-1)
-    body = NumPyPoseBody(fps=pose.body.fps, data=np.ma.masked_array(data, mask=mask), confidence=confidence)
-    return Pose(pose.header, body)
-
-
 def pose_from_array(header: PoseHeader, data: np.ndarray, fps: float, confidence: np.ndarray | None = None) -> Pose:
     """Build a Pose from coordinates `data` (frames, people, points, dims); NaN or confidence 0 = missing."""
     data = np.asarray(data, dtype=np.float32)
@@ -103,7 +92,7 @@ def pose_from_array(header: PoseHeader, data: np.ndarray, fps: float, confidence
     if confidence is None:
         confidence = (~missing).astype(np.float32)
     confidence = np.where(missing, 0, confidence).astype(np.float32)
-    values = np.nan_to_num(data, nan=0.0)
+    values = np.where(missing[..., None], 0.0, data).astype(np.float32)
     mask = np.repeat((confidence == 0)[..., None], data.shape[-1], axis=-1)
     body = NumPyPoseBody(fps=fps, data=np.ma.masked_array(values, mask=mask), confidence=confidence)
     return Pose(header, body)

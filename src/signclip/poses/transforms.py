@@ -16,11 +16,11 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pose_format import Pose
-from pose_format.numpy import NumPyPoseBody
 from pose_format.pose_header import PoseHeader, PoseHeaderComponent
 
 from signclip.errors import ConfigError, PoseLayoutError
 from signclip.poses import holistic
+from signclip.poses.io import pose_from_array
 
 # ----------------------------------------------------------------------------- tensors
 
@@ -99,12 +99,10 @@ def _with_body(
     header: PoseHeader | None = None,
     fps: float | None = None,
 ) -> Pose:
-    """Return a new Pose with `data` (frames, people, points, dims) and `confidence`; confidence 0 = masked."""
-    data = np.asarray(data, dtype=np.float32)
-    confidence = np.asarray(confidence, dtype=np.float32)
-    mask = np.repeat((confidence <= 0)[..., None], data.shape[-1], axis=-1)
-    body = NumPyPoseBody(fps=fps or pose.body.fps, data=np.ma.masked_array(data, mask=mask), confidence=confidence)
-    return Pose(header or pose.header, body)
+    """Return a new Pose with `data` (frames, people, points, dims) and `confidence`; confidence 0 = masked.
+
+    `header` and `fps` default to those of `pose`."""
+    return pose_from_array(header or pose.header, data, fps or pose.body.fps, confidence)
 
 
 def _arrays(pose: Pose) -> tuple[np.ndarray, np.ndarray]:
@@ -444,12 +442,9 @@ def _interpolate_frames(pose: Pose, positions: np.ndarray, fps: float) -> Pose:
     high = np.minimum(low + 1, frames - 1)
     weight = (positions - low)[:, None, None, None]
     new_data = data[low] * (1 - weight) + data[high] * weight
-    present = _present(confidence[low]) & (_present(confidence[high]) | (weight[..., 0] == 0))
-    new_confidence = np.where(
-        present,
-        np.minimum(confidence[low], np.where(weight[..., 0] == 0, confidence[low], confidence[high])),
-        0,
-    )
+    exact = weight[..., 0] == 0  # a position on a frame needs only that frame
+    high_confidence = np.where(exact, confidence[low], confidence[high])
+    new_confidence = np.where(_present(high_confidence), np.minimum(confidence[low], high_confidence), 0)
     return _with_body(pose, new_data, new_confidence, fps=fps)
 
 
