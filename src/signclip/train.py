@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 import yaml
 from pose_format import Pose
 from torch import nn
@@ -377,10 +376,7 @@ class ContrastiveStep(nn.Module):
 
     def forward(self, frames: torch.Tensor, mask: torch.Tensor, texts: torch.Tensor | dict):
         pose = self.model.encode_poses(frames, mask)
-        if isinstance(texts, torch.Tensor):
-            text = F.normalize(self.model.text_projection(texts), dim=-1)
-        else:
-            text = self.model.encode_texts(texts)
+        text = self.model.project_texts(texts) if isinstance(texts, torch.Tensor) else self.model.encode_texts(texts)
         return pose, text, self.model.scale()
 
 
@@ -401,7 +397,7 @@ def embed_prompts(model: SignCLIP, prompts: Sequence[str], cached: torch.Tensor 
     if cached is None:
         return model.embed_texts(list(prompts))
     with torch.no_grad():
-        return F.normalize(model.text_projection(cached.to(model.device)), dim=-1).float().cpu().numpy()
+        return model.project_texts(cached.to(model.device)).float().cpu().numpy()
 
 
 def build_optimizer(model: SignCLIP, config: TrainConfig) -> torch.optim.AdamW:
@@ -570,6 +566,7 @@ class Trainer:
                 gather_with_grad(text_embeddings.float(), context),
                 scale.float(),
                 positives=all_labels[:, None] == all_labels[None, :],
+                towers=self.model.config.towers,
             )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()

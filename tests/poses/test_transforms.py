@@ -112,6 +112,28 @@ def test_hands_3d_normalization_is_invariant_to_rotation_and_scale():
     np.testing.assert_allclose(pipeline(rotated).data.reshape(-1, 21, 3), base, atol=1e-4)
 
 
+def test_scale_z_makes_depth_commensurate_with_the_frame_width(fingerspelling_dir):
+    pose = read_pose(next(fingerspelling_dir.glob("ase/*.pose")))
+    scaled = Pipeline.from_config(["scale_z"]).apply(pose)
+    image = np.array(["WORLD" not in c.name for c in pose.header.components for _ in c.points])
+    np.testing.assert_array_equal(_data(scaled)[..., :2], _data(pose)[..., :2])
+    expected = _data(pose)[:, :, image, 2] * pose.header.dimensions.width
+    np.testing.assert_allclose(_data(scaled)[:, :, image, 2], expected, rtol=1e-6)
+    hand = Pipeline.from_config([{"name": "select", "preset": "dominant_hand"}])
+    depth, width = (np.ptp(hand(p).data.reshape(-1, 21, 3), axis=1).mean(axis=0) for p in (pose, scaled))
+    assert depth[2] < 0.01 * depth[0]  # as stored: a hand about a thousand times flatter than wide
+    assert 0.2 * width[0] < width[2] < 2 * width[0]  # scaled: as deep as a hand is
+
+
+def test_scale_z_by_an_explicit_factor_leaves_world_landmarks(fixtures_dir):
+    pose = read_pose(fixtures_dir / "house.pose")
+    scaled = Pipeline.from_config([{"name": "scale_z", "factor": 3.0}]).apply(pose)
+    names = [c.name for c in pose.header.components for _ in c.points]
+    world = np.array(["WORLD" in name for name in names])
+    np.testing.assert_allclose(_data(scaled)[:, :, ~world, 2], _data(pose)[:, :, ~world, 2] * 3.0, rtol=1e-6)
+    np.testing.assert_array_equal(_data(scaled)[:, :, world], _data(pose)[:, :, world])
+
+
 def test_hide_legs_keeps_slots_with_zero_confidence():
     pose = synthetic_pose(0, 0)
     hidden = Pipeline.from_config(["hide_legs"]).apply(pose)

@@ -74,12 +74,16 @@ class ModelConfig:
     cut into overlapping windows whose embeddings are averaged (`long_pose`). `prompt` names the text
     template the model was trained with (see signclip.data.prompts). `similarity` is what `score`
     reports: `cosine`, or `dot` (the raw dot product of unnormalized embeddings, as the original SignCLIP
-    checkpoints scored; `embed_poses`/`embed_texts` stay L2-normalized either way).
+    checkpoints scored; `embed_poses`/`embed_texts` stay L2-normalized either way). `towers` > 1 trains
+    that many independent pose towers (each with its own projections) side by side, an ensemble in one
+    model: an embedding is the towers' `embed_dim` vectors, each L2-normalized, concatenated and divided
+    by sqrt(towers), so it has towers * embed_dim numbers and similarity is the mean of the towers' cosines.
     """
 
     name: str
     architecture: str = "signclip"
     embed_dim: int = 256
+    towers: int = 1
     input_features: int = 609
     preprocess: str | list = "signclip_v1"
     max_frames: int = 256
@@ -117,6 +121,7 @@ class ModelConfig:
         """Raise ConfigError for values out of range."""
         checks = [
             (self.embed_dim >= 1, "embed_dim", "must be at least 1"),
+            (self.towers >= 1, "towers", "must be at least 1"),
             (self.input_features >= 1, "input_features", "must be at least 1"),
             (self.max_frames >= 1, "max_frames", "must be at least 1"),
             (self.long_pose in LONG_POSE_MODES, "long_pose", f"must be one of {list(LONG_POSE_MODES)}"),

@@ -25,13 +25,21 @@ def contrastive_loss(
     text_embeddings: torch.Tensor,
     scale: torch.Tensor | float,
     positives: torch.Tensor | None = None,
+    towers: int = 1,
 ) -> torch.Tensor:
     """Symmetric InfoNCE: the mean of the pose->text and text->pose cross-entropies; a scalar.
 
     Takes L2-normalized pose and text embeddings (B, E), the logit scale (exp(logit_scale), e.g.
     `model.scale()`), and optionally a (B, B) bool mask of positive pairs (see `positive_mask`);
-    without it, pair i-i is the only positive of row i and column i.
+    without it, pair i-i is the only positive of row i and column i. With `towers` K > 1 the embeddings
+    are K tower slices of norm 1/sqrt(K) (`SignCLIP.normalize`), and the loss is the mean of each
+    tower's own InfoNCE, so the towers learn independently, as the members of an ensemble do.
     """
+    if towers > 1:
+        poses = pose_embeddings.unflatten(-1, (towers, -1)) * towers**0.5
+        texts = text_embeddings.unflatten(-1, (towers, -1)) * towers**0.5
+        losses = [contrastive_loss(poses[:, k], texts[:, k], scale, positives) for k in range(towers)]
+        return torch.stack(losses).mean()
     logits = scale * pose_embeddings @ text_embeddings.T
     if positives is None:
         targets = torch.arange(len(logits), device=logits.device)

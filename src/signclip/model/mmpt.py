@@ -194,6 +194,8 @@ def build_mmpt(config: ModelConfig, text_source: str | Path | None = None) -> Si
             f"form, and {models_home() / config.name} holds no converted copy; {how_to_get(config.name)}"
         )
     pose_config = config.pose_encoder
+    if config.towers != 1:
+        raise ConfigError(f"model config {config.name!r}: architecture mmpt has one tower, got towers={config.towers}")
     if config.embed_dim != pose_config.hidden_size:
         raise ConfigError(
             f"model config {config.name!r}: embed_dim {config.embed_dim} must equal pose_encoder.hidden_size "

@@ -3,7 +3,8 @@
 `SignCLIP` is shared by every architecture: it takes any pose encoder `(frames (B, T, F), mask (B, T))
 -> (B, D_pose)` and any text encoder with `tokenize(texts)` and `(**tokens) -> (B, D_text)`, each
 followed by a linear projection to `embed_dim` (or `nn.Identity` when already there). This module is
-also the `signclip` architecture: `PoseEncoder` + all-MiniLM-L6-v2 (see `build_signclip`).
+also the `signclip` architecture: `PoseEncoder` + all-MiniLM-L6-v2 (see `build_signclip`), optionally
+with several independent pose towers (`towers`, an ensemble in one model: `PoseTowers`, `TowerProjection`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,33 @@ def pad_pose_tensors(tensors: Sequence[PoseTensor]) -> tuple[torch.Tensor, torch
     return torch.from_numpy(frames), torch.from_numpy(mask)
 
 
+class PoseTowers(nn.Module):
+    """Independent pose encoders side by side: frames (B, T, F), mask (B, T) -> (B, K * W), tower k's
+    vector in the k-th slice."""
+
+    def __init__(self, encoders: Sequence[nn.Module]):
+        super().__init__()
+        self.towers = nn.ModuleList(encoders)
+        self.output_dim = sum(encoder.output_dim for encoder in encoders)
+
+    def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.cat([tower(frames, mask) for tower in self.towers], dim=-1)
+
+
+class TowerProjection(nn.Module):
+    """One bias-free linear map per tower: (B, K * D_in) -> (B, K * D_out), slice k through map k only."""
+
+    def __init__(self, towers: int, in_dim: int, out_dim: int):
+        super().__init__()
+        bound = in_dim**-0.5  # nn.Linear's default initialisation range
+        self.weight = nn.Parameter(torch.empty(towers, out_dim, in_dim).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        towers, _out_dim, in_dim = self.weight.shape
+        slices = x.unflatten(-1, (towers, in_dim))
+        return torch.einsum("...ki,koi->...ko", slices, self.weight).flatten(-2)
+
+
 class SignCLIP(nn.Module):
     """Two towers and a learnable temperature; embeddings are L2-normalized float32 vectors."""
 
@@ -69,7 +97,8 @@ class SignCLIP(nn.Module):
 
     @property
     def embed_dim(self) -> int:
-        return self.config.embed_dim
+        """The length of an embedding: `config.embed_dim` per tower."""
+        return self.config.embed_dim * self.config.towers
 
     @property
     def device(self) -> torch.device:
@@ -92,7 +121,19 @@ class SignCLIP(nn.Module):
         """Embed frames (B, T, F) with mask (B, T) True = real frame (T <= max_frames, each row with a
         real frame) into (B, embed_dim), L2-normalized unless `normalize` is False."""
         vectors = self.pose_projection(self.pose_encoder(frames, mask))
-        return F.normalize(vectors, dim=-1) if normalize else vectors
+        return self.normalize(vectors) if normalize else vectors
+
+    def normalize(self, vectors: torch.Tensor) -> torch.Tensor:
+        """L2-normalize (..., embed_dim) vectors: each tower's slice to norm 1/sqrt(towers), so the whole has
+        norm 1 and a dot product is the mean of the towers' cosines (plain L2 normalization for one tower)."""
+        towers = self.config.towers
+        slices = F.normalize(vectors.unflatten(-1, (towers, -1)), dim=-1)
+        return slices.flatten(-2) / math.sqrt(towers)
+
+    def project_texts(self, features: torch.Tensor, normalize: bool = True) -> torch.Tensor:
+        """Project pooled text-tower outputs (B, D_text) into (B, embed_dim), normalized unless `normalize` is False."""
+        vectors = self.text_projection(features)
+        return self.normalize(vectors) if normalize else vectors
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         """Tokenize texts for `encode_texts`: a dict of (B, L) tensors."""
@@ -100,8 +141,7 @@ class SignCLIP(nn.Module):
 
     def encode_texts(self, tokens: dict[str, torch.Tensor], normalize: bool = True) -> torch.Tensor:
         """Embed tokenized texts (from `tokenize`) into (B, embed_dim), L2-normalized unless `normalize` is False."""
-        vectors = self.text_projection(self.text_encoder(**tokens))
-        return F.normalize(vectors, dim=-1) if normalize else vectors
+        return self.project_texts(self.text_encoder(**tokens), normalize)
 
     def forward(
         self, frames: torch.Tensor, mask: torch.Tensor, tokens: dict[str, torch.Tensor]
@@ -160,7 +200,7 @@ class SignCLIP(nn.Module):
         pooled = torch.zeros(len(tensors), self.embed_dim).index_add_(0, torch.tensor(owners), embeddings)
         if not normalize:
             return (pooled / torch.bincount(torch.tensor(owners), minlength=len(tensors))[:, None]).numpy()
-        return F.normalize(pooled, dim=-1).numpy()
+        return self.normalize(pooled).numpy()
 
     def embed_poses(
         self, poses: Sequence[PoseInput], batch_size: int = 32, progress: bool = False, normalize: bool = True
@@ -223,12 +263,22 @@ def build_signclip(config: ModelConfig, text_source: str | Path | None = None) -
     `text_source` None loads the config's text model with its pretrained weights; a folder (a saved
     model's `text_encoder/`) gives the structure only.
     """
-    pose_encoder = PoseEncoder(config.pose_encoder, config.input_features, config.max_frames)
+    encoders = [
+        PoseEncoder(config.pose_encoder, config.input_features, config.max_frames) for _ in range(config.towers)
+    ]
     if text_source is None:
         text_encoder = TextEncoder.pretrained(config.text_encoder, frozen=config.freeze_text)
     else:
         text_encoder = TextEncoder.from_folder(text_source, config.text_encoder, frozen=config.freeze_text)
-    return SignCLIP(config, pose_encoder, text_encoder)
+    if config.towers == 1:
+        return SignCLIP(config, encoders[0], text_encoder)
+    return SignCLIP(
+        config,
+        PoseTowers(encoders),
+        text_encoder,
+        pose_projection=TowerProjection(config.towers, encoders[0].output_dim, config.embed_dim),
+        text_projection=nn.Linear(text_encoder.output_dim, config.towers * config.embed_dim, bias=False),
+    )
 
 
 ARCHITECTURE = Architecture(pose_encoder_config=PoseEncoderConfig, build=build_signclip)

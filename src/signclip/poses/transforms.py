@@ -310,10 +310,36 @@ def _image_points(header: PoseHeader, count: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class ScaleZ:
+    """Multiply z of the image-space points by `factor` (default: the frame width from the header).
+
+    pose-format stores MediaPipe's x and y in pixels but z as MediaPipe returns it, in units of the
+    frame width, so a hand is about a thousand times flatter than it is; scaled by the width, z is
+    commensurate with x and y and 3D hand normalization sees the real palm plane. World landmarks
+    (metric) are left as they are.
+    """
+
+    factor: float | None = None
+    augmentation: ClassVar[bool] = False
+
+    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+        data, confidence = _arrays(pose)
+        if data.shape[-1] < 3:
+            raise PoseLayoutError("scale_z needs x, y and z coordinates")
+        factor = self.factor if self.factor is not None else pose.header.dimensions.width
+        if not factor or factor <= 0:
+            raise PoseLayoutError(f"scale_z needs a positive factor; the pose header's width is {factor}")
+        moved = _image_points(pose.header, data.shape[2])
+        data[:, :, moved, 2] *= factor
+        return _with_body(pose, data, confidence)
+
+
+@dataclass(frozen=True)
 class NormalizeHands3D:
     """Put each hand in its own frame: wrist at the origin, palm (wrist, index MCP, pinky MCP) in the
     x-y plane, wrist -> middle MCP along +y, scaled so the mean wrist -> MCP length (index, middle,
-    pinky) is 1. Needs 3D hand points."""
+    pinky) is 1. Needs 3D hand points (and, for poses written by pose-format, `scale_z` first to make
+    the palm plane the real one rather than the image plane)."""
 
     augmentation: ClassVar[bool] = False
 
@@ -575,6 +601,7 @@ TRANSFORMS: dict[str, type] = {
     "hide_legs": HideLegs,
     "normalize_shoulders": NormalizeShoulders,
     "normalize_hands_3d": NormalizeHands3D,
+    "scale_z": ScaleZ,
     "dominant_hand": DominantHand,
     "mirror": Mirror,
     "resample_fps": ResampleFPS,
