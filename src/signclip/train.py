@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 from signclip.data.manifest import read_manifest, write_manifest
 from signclip.data.prompts import render_prompts
 from signclip.data.sampler import LabelUniqueBatchSampler
+from signclip.dataclass_config import from_mapping
 from signclip.errors import ConfigError, SignclipError
 from signclip.evaluate import EvaluationError, group_values, load_poses, retrieval_report
 from signclip.model.config import model_config
@@ -143,22 +144,6 @@ def metric_direction(name: str) -> tuple[str, str]:
     return direction, key
 
 
-def _from_mapping(cls: type, data: Any, source: str) -> Any:
-    """Build dataclass `cls` from a mapping (nested dataclass fields too); unknown keys are ConfigErrors."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(f"{source}: unknown key {unknown[0]!r}; known keys: {sorted(fields)}")
-    values = {}
-    for key, value in data.items():
-        nested = fields[key].default_factory
-        is_section = nested is not dataclasses.MISSING and dataclasses.is_dataclass(nested)
-        values[key] = _from_mapping(nested, value or {}, f"{source}: {key}") if is_section else value
-    return cls(**values)
-
-
 def apply_override(data: dict, assignment: str) -> None:
     """Apply one `a.b=value` override to the raw config mapping in place (value parsed as a YAML scalar).
 
@@ -203,7 +188,7 @@ def load_train_config(path: str | os.PathLike | None = None, overrides: Sequence
             raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     for assignment in overrides:
         apply_override(data, assignment)
-    config = _from_mapping(TrainConfig, data, source)
+    config = from_mapping(TrainConfig, data, source)
     config.validate()
     return config
 

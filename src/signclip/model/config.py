@@ -13,8 +13,6 @@ import importlib
 import json
 import math
 import os
-import types
-import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 import yaml
 
 from signclip.data.prompts import resolve_template
+from signclip.dataclass_config import from_mapping
 from signclip.errors import ConfigError
 
 CONFIGS_DIR = Path(__file__).parent / "configs"
@@ -106,10 +105,10 @@ class ModelConfig:
             "pose_encoder": data.pop("pose_encoder", None) or {},
             "text_encoder": data.pop("text_encoder", None) or {},
         }
-        config = _build(cls, data, source, skip=set(sections))
+        config = from_mapping(cls, data, source, skip=set(sections))
         pose_config_type = architecture(config.architecture).pose_encoder_config
-        config.pose_encoder = _build(pose_config_type, sections["pose_encoder"], f"{source}: pose_encoder")
-        config.text_encoder = _build(TextEncoderConfig, sections["text_encoder"], f"{source}: text_encoder")
+        config.pose_encoder = from_mapping(pose_config_type, sections["pose_encoder"], f"{source}: pose_encoder")
+        config.text_encoder = from_mapping(TextEncoderConfig, sections["text_encoder"], f"{source}: text_encoder")
         config.validate(source)
         return config
 
@@ -147,49 +146,6 @@ def _lookup(config: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         config = getattr(config, part)
     return config
-
-
-def _build(cls: type, data: Mapping[str, Any], source: str, skip: frozenset | set = frozenset()) -> Any:
-    """Instantiate dataclass `cls` from `data`, rejecting unknown keys and values of the wrong type."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown key {unknown[0]!r}"
-            + (f" (and {unknown[1:]})" if unknown[1:] else "")
-            + f"; known keys: {sorted(fields)}"
-        )
-    missing = [
-        name
-        for name, f in fields.items()
-        if name not in data and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        raise ConfigError(f"{source}: missing required key {missing[0]!r}")
-    for key, value in data.items():
-        if not _has_type(value, hints[key]):
-            raise ConfigError(f"{source}: {key} must be {_type_name(hints[key])}, got {value!r}")
-    return cls(**data)
-
-
-def _has_type(value: Any, hint: Any) -> bool:
-    if hint is Any:
-        return True
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return any(_has_type(value, h) for h in typing.get_args(hint))
-    origin = typing.get_origin(hint) or hint
-    if origin is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if origin is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, origin)
-
-
-def _type_name(hint: Any) -> str:
-    return str(hint).replace("typing.", "") if not isinstance(hint, type) else hint.__name__
 
 
 # ----------------------------------------------------------------------------- registry

@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
+from signclip.dataclass_config import from_mapping
 from signclip.errors import ConfigError
-from signclip.model.config import _build as build_dataclass
 
 MIB = 1024 * 1024
 
@@ -78,12 +78,7 @@ class ServeSettings:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "serve settings") -> ServeSettings:
         """Build and validate settings from a mapping (a `limits` section may override some limits)."""
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
-        data = dict(data)
-        limits = data.pop("limits", None) or {}
-        settings = build_dataclass(cls, data, source, skip={"limits"})
-        settings.limits = build_dataclass(Limits, limits, f"{source}: limits")
+        settings = from_mapping(cls, data, source)
         settings.validate(source)
         return settings
 

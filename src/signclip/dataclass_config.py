@@ -1,0 +1,78 @@
+"""Configuration dataclasses from plain mappings (parsed YAML/JSON), with errors that name the key.
+
+One builder serves the model config, the training config and the server settings:
+`from_mapping(cls, data, source)` rejects unknown keys, missing required keys and values of the
+wrong type, and builds sections (fields whose default is itself a dataclass) recursively. A number
+written like `3e-4` (a string to PyYAML, which follows YAML 1.1) is read as a float where a float is due.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+from signclip.errors import ConfigError
+
+
+def from_mapping(cls: type, data: Any, source: str, skip: frozenset | set = frozenset()) -> Any:
+    """Instantiate dataclass `cls` from the mapping `data`; ConfigError naming `source` and the key for an
+    unknown key, a missing required key or a value of the wrong type. Fields in `skip` are left to the
+    caller (their defaults apply); a field whose default factory is a dataclass is built from its
+    sub-mapping (None or absent: its defaults)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {unknown[0]!r}"
+            + (f" (and {unknown[1:]})" if unknown[1:] else "")
+            + f"; known keys: {sorted(fields)}"
+        )
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in data and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{source}: missing required key {missing[0]!r}")
+    values = {}
+    for key, value in data.items():
+        section = fields[key].default_factory
+        if section is not dataclasses.MISSING and dataclasses.is_dataclass(section):
+            values[key] = from_mapping(section, value or {}, f"{source}: {key}")
+        elif _has_type(value, hints[key]):
+            values[key] = value
+        elif _has_type(1.5, hints[key]) and _is_float_text(value):
+            values[key] = float(value)
+        else:
+            raise ConfigError(f"{source}: {key} must be {_type_name(hints[key])}, got {value!r}")
+    return cls(**values)
+
+
+def _has_type(value: Any, hint: Any) -> bool:
+    if hint is Any:
+        return True
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return any(_has_type(value, h) for h in typing.get_args(hint))
+    origin = typing.get_origin(hint) or hint
+    if origin is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, origin)
+
+
+def _is_float_text(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and float(value) == float(value)  # excludes "nan"
+    except ValueError:
+        return False
+
+
+def _type_name(hint: Any) -> str:
+    return str(hint).replace("typing.", "") if not isinstance(hint, type) else hint.__name__
