@@ -101,14 +101,10 @@ class ModelConfig:
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
         data = dict(data)
-        sections = {
-            "pose_encoder": data.pop("pose_encoder", None) or {},
-            "text_encoder": data.pop("text_encoder", None) or {},
-        }
-        config = from_mapping(cls, data, source, skip=set(sections))
+        pose_encoder = data.pop("pose_encoder", None) or {}  # its dataclass depends on the architecture
+        config = from_mapping(cls, data, source, skip={"pose_encoder"})
         pose_config_type = architecture(config.architecture).pose_encoder_config
-        config.pose_encoder = from_mapping(pose_config_type, sections["pose_encoder"], f"{source}: pose_encoder")
-        config.text_encoder = from_mapping(TextEncoderConfig, sections["text_encoder"], f"{source}: text_encoder")
+        config.pose_encoder = from_mapping(pose_config_type, pose_encoder, f"{source}: pose_encoder")
         config.validate(source)
         return config
 
