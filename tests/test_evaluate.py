@@ -11,6 +11,7 @@ from signclip.cli import main
 from signclip.data.manifest import read_manifest
 from signclip.data.prompts import render_prompts
 from signclip.data.synthetic import generate_dataset
+from signclip.data.table import read_table_poses
 from signclip.evaluate import (
     EvaluationError,
     evaluate_model,
@@ -18,7 +19,6 @@ from signclip.evaluate import (
     fuse_scores,
     linear_probe,
     linear_probe_cross_validated,
-    load_poses,
     nearest_neighbour_scores,
     retrieval_metrics,
 )
@@ -61,7 +61,7 @@ def test_evaluate_model_matches_the_metrics_of_its_embeddings(model, dataset):
     rows = table[table["split"] == "test"]
     texts = render_prompts("plain", rows)
     unique = sorted(set(texts))
-    scores = model.embed_texts(unique) @ model.embed_poses(load_poses(rows)).T
+    scores = model.embed_texts(unique) @ model.embed_poses(read_table_poses(rows)).T
     expected = retrieval_metrics(scores, np.array([unique.index(t) for t in texts]))
     assert report["v2t"] == pytest.approx(expected["v2t"])
     assert report["t2v"] == pytest.approx(expected["t2v"])
@@ -86,7 +86,7 @@ def test_flip_changes_the_embeddings_of_asymmetric_signing(model, dataset):
     assert set(flipped) == set(plain)
     from signclip.evaluate import embed_table_poses
 
-    poses = load_poses(table.head(3))
+    poses = read_table_poses(table.head(3))
     assert not np.allclose(embed_table_poses(model, poses), embed_table_poses(model, poses, flip=True))
 
 

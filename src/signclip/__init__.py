@@ -16,13 +16,14 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from signclip.model.identity import DEFAULT_MODEL
+
 if TYPE_CHECKING:
     import numpy as np
     from pose_format import Pose
 
     from signclip.model.signclip import SignCLIP
 
-DEFAULT_MODEL = "signclip-small"
 _LAZY = {
     "load_model": "signclip.model.hub",
     "create_model": "signclip.model.hub",

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from signclip.evaluate import group_values, load_poses, retrieval_report, split_rows
+from signclip.data.table import read_table_poses
+from signclip.evaluate import group_values, retrieval_report, split_rows
 from signclip.poses.transforms import Pipeline, PoseTensor, fit_length
 
 DEFAULT_PREPROCESS = "fingerclip"
@@ -120,7 +121,7 @@ def dtw_report(
     if leave_one_out:
         references = evaluated
     pipeline = Pipeline.from_config(preprocess)
-    tensors = [pipeline(pose) for pose in load_poses(table, progress)]
+    tensors = [pipeline(pose) for pose in read_table_poses(table, progress)]
     distances = dtw_distance_matrix(
         [tensors[i] for i in evaluated], [tensors[i] for i in references], band, max_frames, progress
     )

@@ -21,12 +21,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 from pose_format import Pose
-from tqdm.auto import tqdm
 
 from signclip.data.prompts import render_prompts
+from signclip.data.table import read_table_poses
 from signclip.errors import SignclipError
-from signclip.poses.io import read_any_pose
-from signclip.poses.transforms import crop_pose, mirror_pose
+from signclip.poses.transforms import mirror_pose
 
 KS = (1, 5, 10)
 SHOTS = (1, 5, 10)
@@ -148,22 +147,6 @@ def split_rows(table: pd.DataFrame, split: str | None) -> tuple[np.ndarray, np.n
     return np.flatnonzero(in_split), np.flatnonzero(~in_split)
 
 
-def load_poses(table: pd.DataFrame, progress: bool = False) -> list[Pose]:
-    """Read the pose of every manifest row (pose_path, cropped to start_ms/end_ms when given)."""
-    poses = []
-    rows = table.to_dict(orient="records")
-    for row in tqdm(rows, desc="reading poses", unit="pose", disable=not progress):
-        if not row["pose_path"]:
-            raise EvaluationError(f"row {row['id']!r} has no pose_path (extract poses first: signclip poses extract)")
-        pose = read_any_pose(row["pose_path"])
-        if not (pd.isna(row["start_ms"]) and pd.isna(row["end_ms"])):
-            start = None if pd.isna(row["start_ms"]) else float(row["start_ms"])
-            end = None if pd.isna(row["end_ms"]) else float(row["end_ms"])
-            pose = crop_pose(pose, start, end)
-        poses.append(pose)
-    return poses
-
-
 # ----------------------------------------------------------------------------- SignCLIP models
 
 
@@ -199,7 +182,7 @@ def evaluate_model(
     texts = all_texts[rows]
     use_neighbours = neighbours > 0 and len(references) > 0
     embedded = np.concatenate([rows, references]) if use_neighbours else rows
-    embeddings = embed_table_poses(model, load_poses(table.iloc[embedded], progress), flip)
+    embeddings = embed_table_poses(model, read_table_poses(table.iloc[embedded], progress), flip)
     pose_embeddings, reference_embeddings = embeddings[: len(rows)], embeddings[len(rows) :]
     unique_texts = sorted(set(texts))
     text_embeddings = dict(zip(unique_texts, model.embed_texts(unique_texts), strict=True))
@@ -349,27 +332,6 @@ def linear_probe_cross_validated(embeddings: np.ndarray, labels: Sequence[str], 
     }
 
 
-def load_table(
-    manifest: str | None = None,
-    dataset: str | None = None,
-    root: str | None = None,
-    split_by: str | None = None,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """The rows to evaluate: a manifest file, or a dataset adapter `dataset` reading `root` (split per `split_by`)."""
-    from signclip.data.manifest import read_manifest
-
-    if (manifest is None) == (dataset is None):
-        raise EvaluationError("give either a manifest or a dataset name with its root folder")
-    if manifest is not None:
-        return read_manifest(manifest)
-    if root is None:
-        raise EvaluationError(f"dataset {dataset!r} needs its root folder (--root)")
-    from signclip.data.datasets import prepare_dataset
-
-    return prepare_dataset(dataset, root, split_by=split_by, seed=seed)
-
-
 def format_report(report: dict) -> list[str]:
     """Printable lines of a retrieval report: one line per group (if any), then the overall/mean line."""
 
@@ -401,7 +363,7 @@ def probe_model(
     if label_column not in table.columns:
         raise EvaluationError(f"no column {label_column!r} to take class labels from ({', '.join(table.columns)})")
     evaluated, references = split_rows(table, split)
-    embeddings = embed_table_poses(model, load_poses(table), flip)
+    embeddings = embed_table_poses(model, read_table_poses(table), flip)
     labels = table[label_column].astype(str).to_numpy()
     result: dict = {}
     if few_shot:

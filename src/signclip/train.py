@@ -33,14 +33,16 @@ from pose_format import Pose
 from torch import nn
 from tqdm.auto import tqdm
 
-from signclip.data.manifest import read_manifest, write_manifest
+from signclip.data.manifest import write_manifest
 from signclip.data.prompts import render_prompts
 from signclip.data.sampler import LabelUniqueBatchSampler
+from signclip.data.table import TableSource, load_table, read_table_poses
 from signclip.dataclass_config import from_mapping
 from signclip.errors import ConfigError, SignclipError
-from signclip.evaluate import EvaluationError, group_values, load_poses, retrieval_report
+from signclip.evaluate import EvaluationError, group_values, retrieval_report
 from signclip.model.config import model_config
 from signclip.model.hub import create_model, save_model
+from signclip.model.identity import DEFAULT_MODEL
 from signclip.model.loss import contrastive_loss
 from signclip.model.signclip import SignCLIP, pad_pose_tensors
 from signclip.poses.io import write_bytes_atomically
@@ -55,31 +57,6 @@ LOWER_IS_BETTER = ("MedR",)
 
 
 @dataclass
-class DataConfig:
-    """Where the training data comes from and how it is split.
-
-    Exactly one source: `dataset` + `root` (a registered dataset adapter), `manifest` (a manifest
-    file), or `synthetic` (generate_dataset keyword arguments; written to OUTPUT_DIR/data).
-    `split_by` (random, signer, language, official) re-splits the rows with `seed`, `val_fraction`,
-    `test_fraction`; `hold_out` ({column: [values]}) puts the matching rows in `val_split` and all
-    others in `train_split` (e.g. {signed_language: [gsg, swl]} for a leave-languages-out split).
-    Relative paths are relative to the working directory.
-    """
-
-    dataset: str | None = None
-    root: str | None = None
-    manifest: str | None = None
-    synthetic: dict | None = None
-    split_by: str | None = None
-    seed: int = 0
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
-    hold_out: dict | None = None
-    train_split: str = "train"
-    val_split: str | None = "val"
-
-
-@dataclass
 class TrainConfig:
     """One training run. `model` is a registered name, a config file, or a mapping with `base:` and
     overrides (see signclip.model.config.model_config); its `input_features` is set from the data.
@@ -88,8 +65,8 @@ class TrainConfig:
     computed within `val_group_by` groups when set, every `eval_every` epochs. `torch_threads` > 0 sets
     torch's CPU threads (1 is fastest for small models on a busy machine; 0 keeps torch's default)."""
 
-    model: Any = "signclip-small"
-    data: DataConfig = field(default_factory=DataConfig)
+    model: Any = DEFAULT_MODEL
+    data: TableSource = field(default_factory=TableSource)
     augment: list = field(default_factory=list)
     output_dir: str = "runs/signclip"
     batch_size: int = 32
@@ -124,14 +101,7 @@ class TrainConfig:
             if not ok:
                 raise ConfigError(f"training config: {key} {problem}, got {getattr(self, key)!r}")
         metric_direction(self.val_metric)
-        sources = [name for name in ("dataset", "manifest", "synthetic") if getattr(self.data, name)]
-        if len(sources) != 1:
-            raise ConfigError(
-                "training config: give exactly one data source (data.dataset + data.root, data.manifest or "
-                f"data.synthetic), got {sources or 'none'}"
-            )
-        if self.data.dataset and not self.data.root:
-            raise ConfigError(f"training config: data.dataset {self.data.dataset!r} needs data.root")
+        self.data.check("training config")
 
 
 def metric_direction(name: str) -> tuple[str, str]:
@@ -201,52 +171,10 @@ def load_training_table(config: TrainConfig, generate: bool = True) -> pd.DataFr
 
     Generated data (`data.synthetic`) is written to OUTPUT_DIR/data when `generate`, else read from there.
     """
-    data = config.data
-    if data.synthetic is not None:
-        folder = Path(config.output_dir) / "data"
-        if generate:
-            from signclip.data.synthetic import generate_dataset
-
-            try:
-                generate_dataset(folder, **data.synthetic)
-            except (TypeError, ValueError) as error:
-                raise ConfigError(f"training config: data.synthetic: {error}") from None
-        table = read_manifest(folder / "manifest.csv")
-    elif data.manifest:
-        table = read_manifest(data.manifest)
-    else:
-        from signclip.data.datasets import prepare_dataset
-
-        table = prepare_dataset(
-            data.dataset,
-            data.root,
-            split_by=data.split_by,
-            seed=data.seed,
-            val_fraction=data.val_fraction,
-            test_fraction=data.test_fraction,
-        )
-    if data.split_by and data.dataset is None:
-        from signclip.data.splits import assign_splits
-
-        table = assign_splits(table, data.split_by, data.seed, data.val_fraction, data.test_fraction)
-    if data.hold_out:
-        table = _hold_out(table, data.hold_out, data.train_split, data.val_split or "val")
-    return table
-
-
-def _hold_out(table: pd.DataFrame, hold_out: Mapping[str, Any], train_split: str, val_split: str) -> pd.DataFrame:
-    held = np.zeros(len(table), dtype=bool)
-    for column, values in hold_out.items():
-        if column not in table.columns:
-            raise ConfigError(f"training config: data.hold_out names {column!r}, which is not a manifest column")
-        values = [str(v) for v in (values if isinstance(values, list) else [values])]
-        missing = sorted(set(values) - set(table[column].astype(str)))
-        if missing:
-            raise ConfigError(f"training config: data.hold_out {column}: no rows with {missing}")
-        held |= table[column].astype(str).isin(values).to_numpy()
-    table = table.copy()
-    table["split"] = np.where(held, val_split, train_split)
-    return table
+    try:
+        return load_table(config.data, config.output_dir, generate=generate)
+    except ConfigError as error:
+        raise ConfigError(f"training config: {error}") from None
 
 
 def trained_model_name(model: Any, base_name: str, output_dir: Path) -> str:
@@ -465,7 +393,7 @@ class Trainer:
         val_rows = _split(self.table, config.data.val_split, "data.val_split") if config.data.val_split else None
 
         spec = model_config(dict(config.model) if isinstance(config.model, dict) else config.model)
-        poses = load_poses(train_rows, progress=self.progress)
+        poses = read_table_poses(train_rows, progress=self.progress)
         spec = dataclasses.replace(
             spec,
             input_features=Pipeline.from_config(spec.preprocess).feature_size(poses[0]),
@@ -627,7 +555,7 @@ class _Validation:
 
     def __init__(self, model: SignCLIP, rows: pd.DataFrame, config: TrainConfig, progress: bool):
         self.model = model
-        self.tensors = [model.preprocess(pose) for pose in load_poses(rows, progress)]
+        self.tensors = [model.preprocess(pose) for pose in read_table_poses(rows, progress)]
         self.prompts = render_prompts(model.config.prompt, rows)
         self.unique_prompts = sorted(set(self.prompts))
         self.cached = text_features(model, self.unique_prompts) if model.config.freeze_text else None

@@ -24,8 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     from signclip.model.config import local_model_dir
     from signclip.model.hub import load_model
+    from signclip.model.identity import DEFAULT_MODEL
 
-    name = args.model or ("signclip-e7.2" if local_model_dir("signclip-e7.2") else "signclip-small")
+    name = args.model or ("signclip-e7.2" if local_model_dir("signclip-e7.2") else DEFAULT_MODEL)
     model = load_model(name)
     if not Path(name).is_dir() and local_model_dir(name) is None:
         print(f"note: {name!r} is an untrained registered model; its scores carry no meaning", file=sys.stderr)

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 from signclip.errors import SignclipError
-
-DEFAULT_MODEL = "signclip-small"
+from signclip.model.identity import DEFAULT_MODEL
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -146,17 +145,12 @@ def run_index_add(args: argparse.Namespace) -> int:
 
 def _read_source(folder: str | None, manifest: str | None, spoken: str | None, signed: str | None):
     """Return the manifest table of `--manifest`, or of FOLDER via the `folder` dataset adapter."""
+    from signclip.data.table import TableSource, load_table
+
+    source = TableSource(manifest=manifest, spoken_language=spoken, signed_language=signed)
     if manifest is None:
-        from signclip.data.datasets import prepare_dataset
-
-        return prepare_dataset("folder", folder, spoken_language=spoken, signed_language=signed)
-    from signclip.data.manifest import read_manifest
-
-    table = read_manifest(manifest)
-    for column, value in (("spoken_language", spoken), ("signed_language", signed)):
-        if value:
-            table.loc[table[column] == "", column] = value
-    return table
+        source.dataset, source.root = "folder", folder
+    return load_table(source)
 
 
 def run_index_list(args: argparse.Namespace) -> int:
@@ -197,7 +191,7 @@ def parse_where(values: list[str]) -> dict[str, list[str]]:
 
 def run_search(args: argparse.Namespace) -> int:
     import signclip
-    from signclip.search.indexer import model_fingerprint
+    from signclip.model.identity import model_fingerprint
     from signclip.search.queries import query_vector, text_prompt
     from signclip.search.store import Store
 

@@ -65,9 +65,15 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _table(args: argparse.Namespace):
-    from signclip.evaluate import load_table
+    from signclip.data.table import TableSource, load_table
+    from signclip.errors import SignclipError
 
-    return load_table(args.manifest, args.dataset, args.root, args.split_by, args.seed)
+    if args.dataset and not args.root:
+        raise SignclipError(f"--dataset {args.dataset} needs its folder: --root DIR")
+    split_by = args.split_by if args.dataset else None  # --split-by re-splits a --dataset, not a manifest
+    return load_table(
+        TableSource(manifest=args.manifest, dataset=args.dataset, root=args.root, split_by=split_by, seed=args.seed)
+    )
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

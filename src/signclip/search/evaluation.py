@@ -91,10 +91,10 @@ def dtw_distances(
 ) -> np.ndarray:
     """DTW distances (N, N) between the items' poses (read, cropped to segments, preprocessed)."""
     from signclip.baseline import DEFAULT_PREPROCESS, dtw_distance_matrix
-    from signclip.evaluate import load_poses
+    from signclip.data.table import read_table_poses
     from signclip.poses.transforms import Pipeline
 
     table = items.rename(columns={"key": "id"})
     pipeline = Pipeline.from_config(preprocess or DEFAULT_PREPROCESS)
-    tensors = [pipeline(pose) for pose in load_poses(table, progress)]
+    tensors = [pipeline(pose) for pose in read_table_poses(table, progress)]
     return dtw_distance_matrix(tensors, tensors, band=band, max_frames=max_frames, progress=progress)

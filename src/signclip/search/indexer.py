@@ -19,8 +19,9 @@ import pandas as pd
 from pose_format import Pose
 from tqdm import tqdm
 
+from signclip.data.table import read_item_pose
 from signclip.errors import SignclipError
-from signclip.poses.io import read_any_pose
+from signclip.model.identity import model_fingerprint
 from signclip.search.store import Store
 
 
@@ -106,22 +107,6 @@ def index_manifest(
     return report
 
 
-def model_fingerprint(model: object) -> str | None:
-    """Return a SHA-256 of a torch model's weights (names, shapes, values), or None for other embedders."""
-    state_dict = getattr(model, "state_dict", None)
-    if state_dict is None:
-        return None
-    import hashlib
-
-    import torch
-
-    digest = hashlib.sha256()
-    for key, tensor in sorted(state_dict().items()):
-        digest.update(f"{key}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
 def _extract_videos(
     store: Store, items: pd.DataFrame, poses_dir: Path, workers: int | None, progress: bool, report: IndexReport
 ) -> pd.DataFrame:
@@ -155,16 +140,6 @@ def _extract_videos(
     return items[items["pose_path"] != ""].reset_index(drop=True)
 
 
-def _read_item_pose(row: pd.Series) -> Pose:
-    from signclip.poses.transforms import crop_pose
-
-    pose = read_any_pose(row["pose_path"])
-    start, end = (None if pd.isna(row[c]) else float(row[c]) for c in ("start_ms", "end_ms"))
-    if start is None and end is None:
-        return pose
-    return crop_pose(pose, start, end)
-
-
 def _embed_batch(
     batch: pd.DataFrame, embedder: PoseEmbedder, batch_size: int, report: IndexReport
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +147,7 @@ def _embed_batch(
     ids, poses = [], []
     for _, row in batch.iterrows():
         try:
-            poses.append(_read_item_pose(row))
+            poses.append(read_item_pose(row))
             ids.append(row["item_id"])
         except SignclipError as error:
             report.failed.append((row["key"], str(error)))

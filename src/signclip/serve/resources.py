@@ -57,7 +57,7 @@ class ServedModel:
     @functools.cached_property
     def fingerprint(self) -> str | None:
         """A hash of the model's weights, stored with its embeddings to catch another model under one name."""
-        from signclip.search.indexer import model_fingerprint
+        from signclip.model.identity import model_fingerprint
 
         with self.lock:
             return model_fingerprint(self.model)

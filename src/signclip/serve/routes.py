@@ -23,9 +23,9 @@ from fastapi.responses import FileResponse, Response
 from pose_format import Pose
 from starlette.datastructures import UploadFile
 
+from signclip.data.table import read_item_pose
 from signclip.errors import SignclipError
-from signclip.poses.io import pose_to_bytes, read_pose, write_bytes_atomically
-from signclip.poses.transforms import crop_pose
+from signclip.poses.io import pose_to_bytes, write_bytes_atomically
 from signclip.search.queries import text_prompt
 from signclip.search.store import Store
 from signclip.serve import inputs
@@ -398,10 +398,7 @@ def item_pose_path(item: dict[str, Any]) -> Path:
 
 def item_pose(item: dict[str, Any]) -> Pose:
     """Read the item's pose, cropped to its segment when it has one."""
-    pose = read_pose(item_pose_path(item), allow_nan=True)
-    if item["start_ms"] is not None or item["end_ms"] is not None:
-        pose = crop_pose(pose, item["start_ms"], item["end_ms"])
-    return pose
+    return read_item_pose({**item, "pose_path": str(item_pose_path(item))}, allow_nan=True)
 
 
 @router.get("/api/items/{item_id}", response_model=ItemResponse, tags=["items"])

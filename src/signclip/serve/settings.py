@@ -25,6 +25,7 @@ import yaml
 
 from signclip.dataclass_config import from_mapping
 from signclip.errors import ConfigError
+from signclip.model.identity import DEFAULT_MODEL
 
 MIB = 1024 * 1024
 
@@ -66,7 +67,7 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 3030
     workers: int = 1
-    models: list[str] = field(default_factory=lambda: ["signclip-small"])
+    models: list[str] = field(default_factory=lambda: [DEFAULT_MODEL])
     database_url: str | None = None
     home: str | None = None
     api_key: str | None = None
