@@ -1,4 +1,4 @@
-"""`signclip dataset list|prepare`: dataset adapters that write the manifest."""
+"""`signclip dataset list|prepare|stats`: dataset adapters that write the manifest, and its statistics."""
 
 from __future__ import annotations
 
@@ -54,6 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prepare.add_argument("--verify", action="store_true", help="also read every pose file (slow on big datasets)")
     prepare.set_defaults(func=run_prepare)
 
+    stats = commands.add_parser("stats", help="counts per language, concept, signer and split; pose lengths")
+    stats.add_argument("manifest", type=Path, metavar="MANIFEST", help="manifest CSV or Parquet")
+    stats.add_argument("-o", "--out-dir", required=True, type=Path, help="folder for the CSV files, plots, summary")
+    stats.set_defaults(func=run_stats)
+
 
 def run_list(args: argparse.Namespace) -> int:
     for adapter in DATASETS.values():
@@ -94,6 +99,26 @@ def run_prepare(args: argparse.Namespace) -> int:
         if len(problems) > MAX_PRINTED_PROBLEMS:
             print(f"  ... and {len(problems) - MAX_PRINTED_PROBLEMS} more")
     return 0
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    from signclip.data.manifest import read_manifest
+    from signclip.data.stats import dataset_stats, write_stats
+
+    stats = dataset_stats(read_manifest(args.manifest))
+    paths = write_stats(stats, args.out_dir)
+    print(stats_line(stats))
+    print(f"wrote {', '.join(p.name for p in paths)} to {args.out_dir}")
+    return 0
+
+
+def stats_line(stats) -> str:
+    """One line of totals for the terminal."""
+    return (
+        f"{int(stats.languages['items'].sum())} items, {stats.languages['signed_language'].nunique()} signed "
+        f"languages, {len(stats.concepts)} concepts, {len(stats.signers)} signers"
+        + (f"; {len(stats.unreadable)} items without a readable pose" if stats.unreadable else "")
+    )
 
 
 def _parse_options(values: list[str]) -> dict[str, str]:
