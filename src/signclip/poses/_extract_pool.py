@@ -199,6 +199,10 @@ class WorkerPool:
         self._stopping.clear()
 
 
+JobRunner = Callable[[list[VideoJob], int, int, "float | None", Callable[[JobOutcome], None]], "float | None"]
+"""(jobs, workers, model_complexity, fps, on_outcome) -> start-up seconds: how `extract_poses` runs its jobs."""
+
+
 def run_jobs(
     jobs: list[VideoJob],
     workers: int,

@@ -20,7 +20,7 @@ from pose_format import Pose
 from tqdm import tqdm
 
 from signclip.errors import SignclipError
-from signclip.poses._extract_pool import JobOutcome, VideoJob, run_jobs
+from signclip.poses._extract_pool import JobOutcome, JobRunner, VideoJob, run_jobs
 from signclip.poses._holistic_estimator import (
     SUPPORTED_MODEL_COMPLEXITY,
     HolisticEstimator,
@@ -183,6 +183,7 @@ def extract_poses(
     overwrite: bool = False,
     progress: bool = True,
     model_complexity: int = SUPPORTED_MODEL_COMPLEXITY,
+    runner: JobRunner = run_jobs,
 ) -> ExtractReport:
     """Write one MediaPipe Holistic `.pose` per video in `inputs` under `out_dir`; returns the report.
 
@@ -192,7 +193,8 @@ def extract_poses(
     each 1/fps interval; frames are never duplicated, so an fps at or above the video's keeps all
     frames); the pose's fps is the resulting rate. Existing outputs are skipped unless `overwrite`.
     Each file is written atomically. Videos that fail are listed in the report and appended to
-    `out_dir/extract_errors.log`; the others are still extracted.
+    `out_dir/extract_errors.log`; the others are still extracted. `runner` runs the jobs: the local
+    process pool (`run_jobs`), or `signclip.cluster.extract.ray_runner(...)` for Ray.
     """
     check_model_complexity(model_complexity)
     _check_fps(fps)
@@ -222,7 +224,7 @@ def extract_poses(
 
     largest_first = sorted(plan.jobs, key=lambda job: job.video.stat().st_size, reverse=True)
     try:
-        report.startup_seconds = run_jobs(largest_first, report.workers, model_complexity, fps, record)
+        report.startup_seconds = runner(largest_first, report.workers, model_complexity, fps, record)
     finally:
         bar.close()
         report.seconds = time.perf_counter() - start
