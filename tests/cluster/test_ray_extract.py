@@ -12,18 +12,12 @@ import pytest
 pytest.importorskip("ray")
 pytest.importorskip("mediapipe")
 
-from signclip.cluster.engine import RayOptions, ray_session
+from signclip.cluster.engine import RayOptions
 from signclip.cluster.extract import ray_runner
 from signclip.poses.extract import extract_poses
 
 VIDEO = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "test_video.mp4"
 pytestmark = pytest.mark.skipif(not VIDEO.is_file(), reason="needs ../shared/fixtures/test_video.mp4")
-
-
-@pytest.fixture(scope="module")
-def ray_local():
-    with ray_session(RayOptions(num_cpus=2)) as ray:
-        yield ray
 
 
 @pytest.fixture
