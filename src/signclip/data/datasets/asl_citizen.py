@@ -11,9 +11,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from signclip.data.datasets.common import DatasetAdapter, DatasetError, LoadContext, path_id, read_csv_table
+from signclip.data.datasets.common import (
+    ASL,
+    DatasetAdapter,
+    DatasetError,
+    LoadContext,
+    manifest_row,
+    path_id,
+    read_csv_table,
+)
 from signclip.data.prompts import normalize_asl_citizen_gloss
 
+DESCRIPTION = "ASL Citizen: splits/{train,val,test}.csv (Participant ID, Video file, Gloss) + videos/"
+LAYOUT = "ROOT/splits/train.csv|val.csv|test.csv + ROOT/videos/<Video file>"
 SPLIT_FILES = {"train": "train.csv", "val": "val.csv", "test": "test.csv"}
 REQUIRED_COLUMNS = ["Participant ID", "Video file", "Gloss"]
 
@@ -28,30 +38,19 @@ def load(root: Path, context: LoadContext) -> pd.DataFrame:
     rows = []
     for split, path in present.items():
         table = read_csv_table(path, required=REQUIRED_COLUMNS)
-        for line, record in enumerate(table.to_dict(orient="records"), start=2):
-            video, gloss = record["Video file"].strip(), record["Gloss"].strip()
-            if not video:
-                context.problems.add(f"{path} line {line}: empty Video file")
-                continue
-            rows.append(
-                {
-                    "id": path_id(video),
-                    "video_path": str(videos / video),
-                    "text": normalize_asl_citizen_gloss(gloss),
-                    "gloss": gloss,
-                    "signer": record["Participant ID"].strip(),
-                    "spoken_language": "en",
-                    "signed_language": "ase",
-                    "split": split,
-                }
-            )
+        rows += context.csv_rows(path, table, lambda record, split=split: _row(record, split, videos))
     return pd.DataFrame(rows)
 
 
-ADAPTER = DatasetAdapter(
-    name="asl-citizen",
-    description="ASL Citizen: splits/{train,val,test}.csv (Participant ID, Video file, Gloss) + videos/",
-    layout="ROOT/splits/train.csv|val.csv|test.csv + ROOT/videos/<Video file>",
-    load=load,
-    default_split="official",
-)
+def _row(record: dict[str, str], split: str, videos: Path) -> dict | str:
+    video, gloss = record["Video file"].strip(), record["Gloss"].strip()
+    if not video:
+        return "empty Video file"
+    signer = record["Participant ID"].strip()
+    text = normalize_asl_citizen_gloss(gloss)
+    return manifest_row(
+        path_id(video), text, gloss=gloss, signer=signer, languages=ASL, split=split, video_path=str(videos / video)
+    )
+
+
+ADAPTER = DatasetAdapter("asl-citizen", DESCRIPTION, LAYOUT, load, default_split="official")

@@ -12,40 +12,26 @@ from pathlib import Path
 
 import pandas as pd
 
-from signclip.data.datasets.common import DatasetAdapter, LoadContext, read_csv_table
+from signclip.data.datasets.common import ASL, DatasetAdapter, LoadContext, manifest_row, read_csv_table
 
+DESCRIPTION = "Kaggle Google ISLR (asl-signs): train.csv + one landmark parquet per sequence"
+LAYOUT = "ROOT/train.csv (path, participant_id, sequence_id, sign) + ROOT/train_landmark_files/..."
 REQUIRED_COLUMNS = ["path", "participant_id", "sequence_id", "sign"]
 
 
 def load(root: Path, context: LoadContext) -> pd.DataFrame:
     """Read `root/train.csv` into manifest rows pointing at the sequence parquet files."""
-    index = read_csv_table(root / "train.csv", required=REQUIRED_COLUMNS)
-    rows = []
-    for line, record in enumerate(index.to_dict(orient="records"), start=2):
-        relative, sequence = record["path"].strip(), record["sequence_id"].strip()
-        if not relative or not sequence:
-            context.problems.add(f"{root / 'train.csv'} line {line}: empty path or sequence_id")
-            continue
-        sign = record["sign"].strip()
-        rows.append(
-            {
-                "id": sequence,
-                "pose_path": str(root / relative),
-                "text": sign,
-                "gloss": sign,
-                "signer": record["participant_id"].strip(),
-                "spoken_language": "en",
-                "signed_language": "ase",
-                "split": "",
-            }
-        )
-    return pd.DataFrame(rows)
+    index = root / "train.csv"
+    table = read_csv_table(index, required=REQUIRED_COLUMNS)
+    return pd.DataFrame(context.csv_rows(index, table, lambda record: _row(record, root)))
 
 
-ADAPTER = DatasetAdapter(
-    name="asl-signs",
-    description="Kaggle Google ISLR (asl-signs): train.csv + one landmark parquet per sequence",
-    layout="ROOT/train.csv (path, participant_id, sequence_id, sign) + ROOT/train_landmark_files/...",
-    load=load,
-    default_split="signer",
-)
+def _row(record: dict[str, str], root: Path) -> dict | str:
+    relative, sequence = record["path"].strip(), record["sequence_id"].strip()
+    if not relative or not sequence:
+        return "empty path or sequence_id"
+    signer = record["participant_id"].strip()
+    return manifest_row(sequence, record["sign"].strip(), signer=signer, languages=ASL, pose_path=str(root / relative))
+
+
+ADAPTER = DatasetAdapter("asl-signs", DESCRIPTION, LAYOUT, load, default_split="signer")

@@ -1,4 +1,4 @@
-"""What every dataset adapter shares: the adapter record, errors, the problem report, CSV reading, paths."""
+"""What every dataset adapter shares: the adapter record, errors, the problem report, CSV reading, rows, paths."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from signclip.errors import ConfigError, SignclipError
 
 POSE_SUFFIXES = (".pose", ".parquet")
 VIDEO_SUFFIXES = (".mp4", ".mpg", ".mpeg", ".mov", ".avi", ".mkv", ".webm", ".m4v")
+MEDIA_SUFFIXES = POSE_SUFFIXES + VIDEO_SUFFIXES
 MAX_LISTED_PROBLEMS = 20
+ASL = ("en", "ase")  # (spoken, signed) language of the American datasets: English glosses, ASL
 
 
 class DatasetError(SignclipError):
@@ -50,7 +52,10 @@ class ProblemReport:
 
 @dataclass
 class LoadContext:
-    """What an adapter gets besides its root: where to write files, its options, the problem report."""
+    """What an adapter gets besides its root: where to write files, its options, the problem report.
+
+    `csv_rows` turns a CSV table into manifest rows, adding what is wrong with a record to the problems.
+    """
 
     problems: ProblemReport
     work_dir: Path | None = None
@@ -61,6 +66,24 @@ class LoadContext:
         if self.work_dir is None:
             raise ConfigError(f"{dataset} writes pose files: pass work_dir (CLI: --work-dir, default <manifest>/poses)")
         return self.work_dir
+
+    def csv_rows(
+        self, path: Path, table: pd.DataFrame, make_row: Callable[[dict[str, str]], dict | str | None]
+    ) -> list[dict]:
+        """Return `make_row(record)` for each record of a CSV table read from `path`.
+
+        `make_row` returns a manifest row, a message saying what is wrong with the record (added to
+        the problems as `<path> line <n>: <message>`, the header being line 1), or None to leave the
+        record out silently.
+        """
+        rows = []
+        for line, record in enumerate(table.to_dict(orient="records"), start=2):
+            row = make_row(record)
+            if isinstance(row, str):
+                self.problems.add(f"{path} line {line}: {row}")
+            elif row is not None:
+                rows.append(row)
+        return rows
 
 
 @dataclass(frozen=True)
@@ -105,20 +128,68 @@ def read_csv_table(path: Path, required: Iterable[str] = (), allowed: Iterable[s
     return table
 
 
-def find_first(root: Path, candidates: Iterable[str], what: str) -> Path:
-    """Return the first existing `root/<candidate>`; raises DatasetError naming all candidates."""
+def manifest_row(
+    item_id: str,
+    text: str,
+    *,
+    gloss: str | None = None,
+    signer: str = "",
+    languages: tuple[str, str] = ("", ""),
+    split: str = "",
+    **media: object,
+) -> dict:
+    """One manifest row: gloss defaults to text, languages is (spoken, signed), split "" = no official one.
+
+    `media` holds the row's pose_path and/or video_path (absolute) and its start_ms/end_ms, if any.
+    """
+    spoken, signed = languages
+    return {
+        "id": item_id,
+        **media,
+        "text": text,
+        "gloss": text if gloss is None else gloss,
+        "signer": signer,
+        "spoken_language": spoken,
+        "signed_language": signed,
+        "split": split,
+    }
+
+
+def find_media(root: Path, skip_hidden: bool = False) -> list[tuple[Path, str]]:
+    """Return every pose or video file under `root` (any depth), sorted, with the manifest column it
+    goes in (pose_path or video_path); `skip_hidden` leaves out names starting with ".".
+    """
+    files = sorted(
+        path
+        for path in root.rglob("*")
+        if path.is_file() and path.suffix.lower() in MEDIA_SUFFIXES and not (skip_hidden and path.name.startswith("."))
+    )
+    return [(path, media_column(path)) for path in files]
+
+
+def read_index_csv(
+    root: Path, candidates: Iterable[str], what: str, required: Iterable[str] = ()
+) -> tuple[Path, pd.DataFrame]:
+    """Return the path and table of a dataset's index CSV: `root` itself when it is a file, else the
+    first existing `root/<candidate>` (DatasetError naming all candidates if none is); see read_csv_table.
+    """
+    if root.is_file():
+        return root, read_csv_table(root, required=required)
     candidates = list(candidates)
     for name in candidates:
         if (root / name).exists():
-            return root / name
+            return root / name, read_csv_table(root / name, required=required)
     raise DatasetError(f"{root}: no {what} found (looked for {', '.join(candidates)})")
+
+
+def media_column(path: Path) -> str:
+    """Return the manifest column a file goes in, by its suffix: pose_path for a pose, else video_path."""
+    return "pose_path" if path.suffix.lower() in POSE_SUFFIXES else "video_path"
 
 
 def media_columns(path: Path) -> dict[str, str]:
     """Return {"pose_path": ...} or {"video_path": ...} for a file, by its suffix."""
-    if path.suffix.lower() in POSE_SUFFIXES:
-        return {"pose_path": str(path)}
-    return {"video_path": str(path)}
+    return {media_column(path): str(path)}
 
 
 def path_id(relative: str | Path) -> str:

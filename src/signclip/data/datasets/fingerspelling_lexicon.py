@@ -13,41 +13,36 @@ from pathlib import Path
 
 import pandas as pd
 
-from signclip.data.datasets.common import DatasetAdapter, LoadContext, media_columns, path_id, read_csv_table
+from signclip.data.datasets.common import (
+    DatasetAdapter,
+    LoadContext,
+    manifest_row,
+    media_columns,
+    path_id,
+    read_csv_table,
+)
 
+DESCRIPTION = "sign lexicon folder with index.csv (path, spoken_language, signed_language, glosses, ...)"
+LAYOUT = "ROOT/index.csv + the .pose files it lists (paths relative to ROOT)"
 REQUIRED_COLUMNS = ["path", "spoken_language", "signed_language", "glosses"]
 DEFAULT_SIGNER = "signer-1"
 
 
 def load(root: Path, context: LoadContext) -> pd.DataFrame:
     """Read `root/index.csv` into manifest rows (absolute paths, no official split)."""
-    index = read_csv_table(root / "index.csv", required=REQUIRED_COLUMNS)
-    rows = []
-    for line, record in enumerate(index.to_dict(orient="records"), start=2):
-        relative = record["path"].strip()
-        if not relative:
-            context.problems.add(f"{root / 'index.csv'} line {line}: empty path")
-            continue
-        label = record["glosses"].strip() or record.get("words", "").strip()
-        rows.append(
-            {
-                "id": path_id(relative),
-                **media_columns(root / relative),
-                "text": label,
-                "gloss": label,
-                "signer": record.get("signer", "").strip() or DEFAULT_SIGNER,
-                "spoken_language": record["spoken_language"].strip(),
-                "signed_language": record["signed_language"].strip(),
-                "split": "",
-            }
-        )
-    return pd.DataFrame(rows)
+    index = root / "index.csv"
+    table = read_csv_table(index, required=REQUIRED_COLUMNS)
+    return pd.DataFrame(context.csv_rows(index, table, lambda record: _row(record, root)))
 
 
-ADAPTER = DatasetAdapter(
-    name="fingerspelling-lexicon",
-    description="sign lexicon folder with index.csv (path, spoken_language, signed_language, glosses, ...)",
-    layout="ROOT/index.csv + the .pose files it lists (paths relative to ROOT)",
-    load=load,
-    default_split="random",
-)
+def _row(record: dict[str, str], root: Path) -> dict | str:
+    relative = record["path"].strip()
+    if not relative:
+        return "empty path"
+    label = record["glosses"].strip() or record.get("words", "").strip()
+    signer = record.get("signer", "").strip() or DEFAULT_SIGNER
+    languages = (record["spoken_language"].strip(), record["signed_language"].strip())
+    return manifest_row(path_id(relative), label, signer=signer, languages=languages, **media_columns(root / relative))
+
+
+ADAPTER = DatasetAdapter("fingerspelling-lexicon", DESCRIPTION, LAYOUT, load, default_split="random")

@@ -13,16 +13,19 @@ from pathlib import Path
 import pandas as pd
 
 from signclip.data.datasets.common import (
-    POSE_SUFFIXES,
-    VIDEO_SUFFIXES,
+    MEDIA_SUFFIXES,
     DatasetAdapter,
     DatasetError,
     LoadContext,
+    find_media,
+    manifest_row,
     media_columns,
     path_id,
     read_csv_table,
 )
 
+DESCRIPTION = "generic: ROOT/<gloss>/<file>.pose|.mp4, or a CSV file with path and text columns"
+LAYOUT = "ROOT/<gloss>/<name>.pose|.mp4 (any depth), or ROOT = a .csv with path,text[,id,gloss,signer,...]"
 CSV_REQUIRED = ["path", "text"]
 CSV_OPTIONAL = ["id", "gloss", "signer", "spoken_language", "signed_language", "split", "start_ms", "end_ms"]
 
@@ -37,12 +40,8 @@ def load(root: Path, context: LoadContext) -> pd.DataFrame:
 
 
 def _load_tree(root: Path) -> pd.DataFrame:
-    media = sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in POSE_SUFFIXES + VIDEO_SUFFIXES and not p.name.startswith(".")
-    )
-    loose = [p.name for p in media if p.parent == root]
+    media = find_media(root, skip_hidden=True)
+    loose = [path.name for path, _ in media if path.parent == root]
     if loose:
         raise DatasetError(
             f"{root}: files directly in the dataset folder have no gloss folder: {loose[:5]} "
@@ -51,15 +50,14 @@ def _load_tree(root: Path) -> pd.DataFrame:
     if not media:
         raise DatasetError(
             f"{root}: no pose or video files found (expected ROOT/<gloss>/<file> with suffix "
-            f"{', '.join(POSE_SUFFIXES + VIDEO_SUFFIXES)})"
+            f"{', '.join(MEDIA_SUFFIXES)})"
         )
     rows: dict[str, dict] = {}
-    for path in media:
+    for path, column in media:
         relative = path.relative_to(root)
         item_id = path_id(relative)
         gloss = relative.parts[0]
-        row = rows.setdefault(item_id, {"id": item_id, "text": gloss, "gloss": gloss, "split": ""})
-        column = next(iter(media_columns(path)))
+        row = rows.setdefault(item_id, manifest_row(item_id, gloss))
         if column in row:
             raise DatasetError(f"{root}: two {column.split('_')[0]} files for {relative.with_suffix('')}")
         row[column] = str(path)
@@ -68,33 +66,26 @@ def _load_tree(root: Path) -> pd.DataFrame:
 
 def _load_csv(path: Path, context: LoadContext) -> pd.DataFrame:
     table = read_csv_table(path, required=CSV_REQUIRED, allowed=CSV_REQUIRED + CSV_OPTIONAL)
-    rows = []
-    for line, record in enumerate(table.to_dict(orient="records"), start=2):
-        relative = record.pop("path").strip()
-        if not relative:
-            context.problems.add(f"{path} line {line}: empty path")
-            continue
-        text = record["text"].strip()
-        row = {
-            **{k: v.strip() for k, v in record.items()},
-            **media_columns(path.parent / relative),
-            "id": record.get("id", "").strip() or path_id(relative),
-            "gloss": record.get("gloss", "").strip() or text,
-        }
-        try:
-            for column in ("start_ms", "end_ms"):
-                row[column] = float(row[column]) if row.get(column) else float("nan")
-        except ValueError:
-            context.problems.add(f"{path} line {line}: start_ms/end_ms must be numbers (milliseconds)")
-            continue
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(context.csv_rows(path, table, lambda record: _csv_row(record, path.parent)))
 
 
-ADAPTER = DatasetAdapter(
-    name="folder",
-    description="generic: ROOT/<gloss>/<file>.pose|.mp4, or a CSV file with path and text columns",
-    layout="ROOT/<gloss>/<name>.pose|.mp4 (any depth), or ROOT = a .csv with path,text[,id,gloss,signer,...]",
-    load=load,
-    default_split="random",
-)
+def _csv_row(record: dict[str, str], folder: Path) -> dict | str:
+    relative = record.pop("path").strip()
+    if not relative:
+        return "empty path"
+    text = record["text"].strip()
+    row = {
+        **{k: v.strip() for k, v in record.items()},
+        **media_columns(folder / relative),
+        "id": record.get("id", "").strip() or path_id(relative),
+        "gloss": record.get("gloss", "").strip() or text,
+    }
+    try:
+        for column in ("start_ms", "end_ms"):
+            row[column] = float(row[column]) if row.get(column) else float("nan")
+    except ValueError:
+        return "start_ms/end_ms must be numbers (milliseconds)"
+    return row
+
+
+ADAPTER = DatasetAdapter("folder", DESCRIPTION, LAYOUT, load, default_split="random")

@@ -15,9 +15,11 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from signclip.data.datasets.common import DatasetAdapter, DatasetError, LoadContext, read_csv_table
+from signclip.data.datasets.common import ASL, DatasetAdapter, DatasetError, LoadContext, manifest_row, read_csv_table
 from signclip.poses.io import read_keypoint_csv, write_pose
 
+DESCRIPTION = "RWTH-BOSTON-104: word segments (train/test_words.csv) over hands_condensed.csv"
+LAYOUT = "ROOT/hands_condensed.csv + ROOT/train_words.csv + ROOT/test_words.csv [+ ROOT/speaker.csv]"
 FPS = 30.0
 WORD_FILES = {"train": "train_words.csv", "test": "test_words.csv"}
 WORD_COLUMNS = ["video", "word", "startframe", "endframe"]
@@ -87,29 +89,19 @@ def _word_row(record: pd.Series, poses: dict, work_dir: Path) -> dict | str:
     frames = poses[video].body.data.shape[0]
     if not 0 <= start <= end < frames:
         return f"frames {start}-{end} are outside video {video} (frames 0-{frames - 1})"
-    word = record["word"].strip()
-    return {
-        "id": f"{video}-{start}-{end}",
+    pose = {
         "pose_path": str(work_dir / f"{video}.pose"),
         "start_ms": start / FPS * 1000,
         "end_ms": (end + 1) / FPS * 1000,
-        "text": word,
-        "gloss": word,
-        "signer": record["speaker"].strip(),
-        "spoken_language": "en",
-        "signed_language": "ase",
-        "split": record["split"],
     }
+    signer, split = record["speaker"].strip(), record["split"]
+    return manifest_row(
+        f"{video}-{start}-{end}", record["word"].strip(), signer=signer, languages=ASL, split=split, **pose
+    )
 
 
 def _video_order(video: str) -> tuple[int, str]:
     return (int(video), video) if video.isdigit() else (0, video)
 
 
-ADAPTER = DatasetAdapter(
-    name="rwth-boston-104",
-    description="RWTH-BOSTON-104: word segments (train/test_words.csv) over hands_condensed.csv",
-    layout="ROOT/hands_condensed.csv + ROOT/train_words.csv + ROOT/test_words.csv [+ ROOT/speaker.csv]",
-    load=load,
-    default_split="official",
-)
+ADAPTER = DatasetAdapter("rwth-boston-104", DESCRIPTION, LAYOUT, load, default_split="official")

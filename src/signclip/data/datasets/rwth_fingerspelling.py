@@ -17,21 +17,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from signclip.data.datasets.common import (
-    POSE_SUFFIXES,
-    VIDEO_SUFFIXES,
-    DatasetAdapter,
-    DatasetError,
-    LoadContext,
-    media_columns,
-)
+from signclip.data.datasets.common import DatasetAdapter, DatasetError, LoadContext, find_media, manifest_row
 from signclip.data.splits import SPLIT_ALIASES
 
+DESCRIPTION = "RWTH German Fingerspelling Database: <signer>_<letter>_<session>_<camera>.mpg"
+LAYOUT = "ROOT/**/<signer>_<letter>_<session>_<camera>.mpg [+ ROOT/train.txt, ROOT/test.txt or train/, test/]"
+OPTIONS = {"camera": ("cam2", "which camera's sequences: cam1, cam2 or all")}
 FILE_NAME = re.compile(r"^(?P<signer>[^_]+)_(?P<letter>[^_]+)_(?P<session>[^_]+)_(?P<camera>cam\d)$", re.IGNORECASE)
 LETTERS = {chr(c): chr(c).upper() for c in range(ord("a"), ord("z") + 1)}
 LETTERS.update({"sch": "SCH", "ae": "Ä", "oe": "Ö", "ue": "Ü", "ä": "Ä", "ö": "Ö", "ü": "Ü"})
 LETTERS.update({str(n): str(n) for n in range(1, 6)})
 CAMERAS = ("cam1", "cam2", "all")
+GERMAN = ("de", "gsg")  # (spoken, signed): German, German Sign Language
 
 
 def load(root: Path, context: LoadContext) -> pd.DataFrame:
@@ -39,12 +36,12 @@ def load(root: Path, context: LoadContext) -> pd.DataFrame:
     camera = context.options["camera"].lower()
     if camera not in CAMERAS:
         raise DatasetError(f"rwth-fingerspelling: option camera must be one of {CAMERAS}, got {camera!r}")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES + POSE_SUFFIXES)
+    files = find_media(root)
     if not files:
         raise DatasetError(f"{root}: no video or pose files found (expected <signer>_<letter>_<session>_<camera>.mpg)")
     listed = _listed_splits(root)
     rows: dict[str, dict] = {}
-    for path in files:
+    for path, column in files:
         match = FILE_NAME.match(path.stem)
         if match is None:
             context.problems.add(f"{path}: name is not <signer>_<letter>_<session>_<camera>")
@@ -55,20 +52,11 @@ def load(root: Path, context: LoadContext) -> pd.DataFrame:
             continue
         if camera != "all" and match["camera"].lower() != camera:
             continue
-        item_id = path.stem
+        split = _official_split(path.relative_to(root), listed)
         row = rows.setdefault(
-            item_id,
-            {
-                "id": item_id,
-                "text": letter,
-                "gloss": letter,
-                "signer": match["signer"],
-                "spoken_language": "de",
-                "signed_language": "gsg",
-                "split": _official_split(path.relative_to(root), listed),
-            },
+            path.stem, manifest_row(path.stem, letter, signer=match["signer"], languages=GERMAN, split=split)
         )
-        row.update(media_columns(path))
+        row[column] = str(path)
     if not rows and not context.problems.problems:
         raise DatasetError(f"{root}: no sequences from camera {camera}")
     return pd.DataFrame(list(rows.values()))
@@ -95,11 +83,4 @@ def _official_split(relative: Path, listed: dict[str, str]) -> str:
     return ""
 
 
-ADAPTER = DatasetAdapter(
-    name="rwth-fingerspelling",
-    description="RWTH German Fingerspelling Database: <signer>_<letter>_<session>_<camera>.mpg",
-    layout="ROOT/**/<signer>_<letter>_<session>_<camera>.mpg [+ ROOT/train.txt, ROOT/test.txt or train/, test/]",
-    load=load,
-    default_split="signer",
-    options={"camera": ("cam2", "which camera's sequences: cam1, cam2 or all")},
-)
+ADAPTER = DatasetAdapter("rwth-fingerspelling", DESCRIPTION, LAYOUT, load, default_split="signer", options=OPTIONS)

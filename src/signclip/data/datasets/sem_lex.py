@@ -13,66 +13,44 @@ from pathlib import Path
 
 import pandas as pd
 
-from signclip.data.datasets.common import (
-    DatasetAdapter,
-    DatasetError,
-    LoadContext,
-    find_first,
-    read_csv_table,
-)
+from signclip.data.datasets.common import ASL, DatasetAdapter, DatasetError, LoadContext, manifest_row, read_index_csv
 from signclip.data.prompts import normalize_sem_lex_gloss
 
+DESCRIPTION = "Sem-Lex Benchmark: metadata CSV (video_id, label, signer_id, split) + videos/"
+LAYOUT = "ROOT/sem-lex-metadata.csv (or metadata.csv) + ROOT/videos/<video_id>.mp4 [+ ROOT/poses/<video_id>.pose]"
 METADATA_FILES = ("sem-lex-metadata.csv", "semlex_metadata.csv", "metadata.csv")
 
 
 def load(root: Path, context: LoadContext) -> pd.DataFrame:
     """Read the Sem-Lex metadata into manifest rows (official split from its split column)."""
-    metadata = root if root.is_file() else find_first(root, METADATA_FILES, "Sem-Lex metadata CSV")
+    metadata, table = read_index_csv(root, METADATA_FILES, "Sem-Lex metadata CSV", required=["video_id"])
     folder = metadata.parent
-    table = read_csv_table(metadata, required=["video_id"])
     label_column = next((c for c in ("label", "gloss") if c in table.columns), None)
     if label_column is None:
         raise DatasetError(f"{metadata}: no label or gloss column (found {list(table.columns)})")
     videos = folder / "videos" if (folder / "videos").is_dir() else folder
     poses = folder / "poses"
     seen: dict[str, tuple] = {}
-    rows = []
-    for line, record in enumerate(table.to_dict(orient="records"), start=2):
+
+    def row(record: dict[str, str]) -> dict | str | None:
         video_id, label = record["video_id"].strip(), record[label_column].strip()
         signer, split = record.get("signer_id", "").strip(), record.get("split", "").strip()
         if not video_id:
-            context.problems.add(f"{metadata} line {line}: empty video_id")
-            continue
+            return "empty video_id"
         key = (label, signer, split)
         if video_id in seen:
             if seen[video_id] != key:
-                context.problems.add(
-                    f"{metadata} line {line}: video_id {video_id} listed again with a different "
-                    f"label/signer/split {key} (first {seen[video_id]})"
-                )
-            continue
+                first = seen[video_id]
+                return f"video_id {video_id} listed again with a different label/signer/split {key} (first {first})"
+            return None
         seen[video_id] = key
         pose = poses / f"{video_id}.pose"
-        rows.append(
-            {
-                "id": video_id,
-                "video_path": str(videos / f"{video_id}.mp4"),
-                "pose_path": str(pose) if pose.is_file() else "",
-                "text": normalize_sem_lex_gloss(label),
-                "gloss": label,
-                "signer": signer,
-                "spoken_language": "en",
-                "signed_language": "ase",
-                "split": split,
-            }
+        media = {"video_path": str(videos / f"{video_id}.mp4"), "pose_path": str(pose) if pose.is_file() else ""}
+        return manifest_row(
+            video_id, normalize_sem_lex_gloss(label), gloss=label, signer=signer, languages=ASL, split=split, **media
         )
-    return pd.DataFrame(rows)
+
+    return pd.DataFrame(context.csv_rows(metadata, table, row))
 
 
-ADAPTER = DatasetAdapter(
-    name="sem-lex",
-    description="Sem-Lex Benchmark: metadata CSV (video_id, label, signer_id, split) + videos/",
-    layout="ROOT/sem-lex-metadata.csv (or metadata.csv) + ROOT/videos/<video_id>.mp4 [+ ROOT/poses/<video_id>.pose]",
-    load=load,
-    default_split="official",
-)
+ADAPTER = DatasetAdapter("sem-lex", DESCRIPTION, LAYOUT, load, default_split="official")

@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from signclip.data.datasets.common import DatasetAdapter, DatasetError, LoadContext, find_first, read_csv_table
+from signclip.data.datasets.common import DatasetAdapter, DatasetError, LoadContext, manifest_row, read_index_csv
 from signclip.data.prompts import sign_languages, spreadthesign_locales
 
+DESCRIPTION = "Spreadthesign export: CSV of id, language, text, pose path (+ optional split lists)"
+LAYOUT = "ROOT/index.csv (pose_path|path, text|word, language | signed_language+spoken_language[, id, split])"
+OPTIONS = {"pose_dir": ("", "folder (relative to the CSV's folder) that the pose paths are relative to")}
 INDEX_FILES = ("index.csv", "spreadthesign.csv")
 PATH_COLUMNS = ("pose_path", "pose", "path")
 TEXT_COLUMNS = ("text", "word")
@@ -25,39 +28,29 @@ SIGNED_COLUMNS = ("signed_language", "sign_language")
 
 def load(root: Path, context: LoadContext) -> pd.DataFrame:
     """Read the Spreadthesign CSV into manifest rows."""
-    index = root if root.is_file() else find_first(root, INDEX_FILES, "Spreadthesign CSV")
+    index, table = read_index_csv(root, INDEX_FILES, "Spreadthesign CSV")
     folder = index.parent
-    table = read_csv_table(index)
     path_column = _pick(table, PATH_COLUMNS, index)
     text_column = _pick(table, TEXT_COLUMNS, index)
     pose_dir = folder / context.options["pose_dir"]
     listed = _listed_splits(folder)
-    rows = []
-    for number, record in enumerate(table.to_dict(orient="records")):
-        line = number + 2
+    ids = table["id"] if "id" in table.columns else pd.Series("", index=table.index)
+    table["id"] = [value.strip() or str(number) for number, value in enumerate(ids)]  # default: the row number
+
+    def row(record: dict[str, str]) -> dict | str:
         relative = record[path_column].strip()
         if not relative:
-            context.problems.add(f"{index} line {line}: empty {path_column}")
-            continue
+            return f"empty {path_column}"
         languages = _languages(record)
         if isinstance(languages, str):
-            context.problems.add(f"{index} line {line}: {languages}")
-            continue
-        item_id = record.get("id", "").strip() or str(number)
-        text = record[text_column].strip()
-        rows.append(
-            {
-                "id": item_id,
-                "pose_path": str(pose_dir / relative),
-                "text": text,
-                "gloss": text,
-                "signer": record.get("signer", "").strip(),
-                "spoken_language": languages[0],
-                "signed_language": languages[1],
-                "split": record.get("split", "").strip() or listed.get(item_id, ""),
-            }
+            return languages
+        item_id, text, signer = record["id"], record[text_column].strip(), record.get("signer", "").strip()
+        split = record.get("split", "").strip() or listed.get(item_id, "")
+        return manifest_row(
+            item_id, text, signer=signer, languages=languages, split=split, pose_path=str(pose_dir / relative)
         )
-    return pd.DataFrame(rows)
+
+    return pd.DataFrame(context.csv_rows(index, table, row))
 
 
 def _pick(table: pd.DataFrame, names: tuple[str, ...], index: Path) -> str:
@@ -98,11 +91,4 @@ def _listed_splits(folder: Path) -> dict[str, str]:
     return listed
 
 
-ADAPTER = DatasetAdapter(
-    name="spreadthesign",
-    description="Spreadthesign export: CSV of id, language, text, pose path (+ optional split lists)",
-    layout="ROOT/index.csv (pose_path|path, text|word, language | signed_language+spoken_language[, id, split])",
-    load=load,
-    default_split="random",
-    options={"pose_dir": ("", "folder (relative to the CSV's folder) that the pose paths are relative to")},
-)
+ADAPTER = DatasetAdapter("spreadthesign", DESCRIPTION, LAYOUT, load, default_split="random", options=OPTIONS)

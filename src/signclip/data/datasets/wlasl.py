@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from signclip.data.datasets.common import DatasetAdapter, DatasetError, LoadContext
+from signclip.data.datasets.common import ASL, DatasetAdapter, DatasetError, LoadContext, manifest_row
 
+DESCRIPTION = "WLASL: WLASL_v0.3.json (gloss -> instances with video_id, signer_id, split) + videos/"
+LAYOUT = "ROOT/WLASL_v0.3.json + ROOT/videos/<video_id>.mp4"
+OPTIONS = {"subset": ("all", "keep the first N glosses (WLASL100: 100, WLASL300: 300, ...)")}
 YOUTUBE_HOSTS = ("youtube", "youtu.be")
 
 
@@ -82,25 +85,9 @@ def _instance_row(instance: object, gloss: str, videos: Path) -> dict | str:
             start_ms = (frame_start - 1) / fps * 1000
         if frame_end > 0:
             end_ms = frame_end / fps * 1000
-    return {
-        "id": video_id,
-        "video_path": str(videos / f"{video_id}.mp4"),
-        "start_ms": start_ms,
-        "end_ms": end_ms,
-        "text": gloss,
-        "gloss": gloss,
-        "signer": str(instance.get("signer_id", "")).strip(),
-        "spoken_language": "en",
-        "signed_language": "ase",
-        "split": str(instance.get("split", "")).strip(),
-    }
+    signer, split = str(instance.get("signer_id", "")).strip(), str(instance.get("split", "")).strip()
+    media = {"video_path": str(videos / f"{video_id}.mp4"), "start_ms": start_ms, "end_ms": end_ms}
+    return manifest_row(video_id, gloss, signer=signer, languages=ASL, split=split, **media)
 
 
-ADAPTER = DatasetAdapter(
-    name="wlasl",
-    description="WLASL: WLASL_v0.3.json (gloss -> instances with video_id, signer_id, split) + videos/",
-    layout="ROOT/WLASL_v0.3.json + ROOT/videos/<video_id>.mp4",
-    load=load,
-    default_split="official",
-    options={"subset": ("all", "keep the first N glosses (WLASL100: 100, WLASL300: 300, ...)")},
-)
+ADAPTER = DatasetAdapter("wlasl", DESCRIPTION, LAYOUT, load, default_split="official", options=OPTIONS)
