@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import find_peaks
 
 from signclip.segment.segments import B, I, O, Segment, make_segment
 
@@ -61,6 +62,40 @@ def threshold_decode(log_probs: np.ndarray, config: DecodingConfig) -> list[tupl
     return [(s, e) for s, e in spans if e - s + 1 >= config.min_frames]
 
 
+def peak_decode(log_probs: np.ndarray, b_height: float, o_threshold: float, distance: int = 3) -> list[tuple[int, int]]:
+    """Spans from `(frames, 3)` log-probabilities by peak picking: a sign starts at each local maximum of
+    P(B) at least `b_height` high (scipy's find_peaks, peaks `distance` frames apart or more) and at the
+    first frame of a run with P(O) <= `o_threshold` that holds no such peak; it ends before the next
+    start or before the first frame whose P(O) exceeds `o_threshold` (thresholds in percent)."""
+    probs = np.exp(np.asarray(log_probs, dtype=np.float64)) * 100
+    frames = len(probs)
+    if frames == 0:
+        return []
+    peaks, _ = find_peaks(np.concatenate([[0.0], probs[:, B], [0.0]]), height=b_height, distance=max(1, distance))
+    starts = set((peaks - 1).tolist())
+    outside = probs[:, O] > o_threshold
+    previous_outside = True
+    for index in range(frames):
+        if not outside[index] and previous_outside:
+            starts.add(index)  # a new run of inside frames starts a sign unless a peak follows at once
+        previous_outside = bool(outside[index])
+    ordered = sorted(starts)
+    ordered = [
+        s
+        for k, s in enumerate(ordered)
+        if not (k + 1 < len(ordered) and ordered[k + 1] - s < distance and s not in set((peaks - 1).tolist()))
+    ]
+    spans = []
+    for k, start in enumerate(ordered):
+        if outside[start] and start not in set((peaks - 1).tolist()):
+            continue
+        stop = ordered[k + 1] - 1 if k + 1 < len(ordered) else frames - 1
+        after = np.flatnonzero(outside[start + 1 : stop + 1])
+        end = start + int(after[0]) if len(after) else stop
+        spans.append((start, end))
+    return spans
+
+
 def _inside_runs(inside: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     """Runs that start where `inside` > threshold and end before the first frame where it is < threshold."""
     spans, index = [], 0
@@ -95,4 +130,4 @@ def decode(log_probs: np.ndarray, config: DecodingConfig, fps: float, level: str
     return spans_to_segments(threshold_decode(log_probs, config), log_probs, fps, level)
 
 
-__all__ = ["O", "SENTENCE_DECODING", "SIGN_DECODING", "DecodingConfig", "decode", "spans_to_segments"]
+__all__ = ["SENTENCE_DECODING", "SIGN_DECODING", "DecodingConfig", "decode", "peak_decode", "spans_to_segments"]

@@ -34,7 +34,8 @@ WEIGHTS_NAME = "dgs-2023.safetensors"
 class BIOTagger(nn.Module):
     """Linear projection, BiLSTM, and one Linear BIO head per level.
 
-    forward(x): x float32 (batch, frames, features) or (batch, frames, points, dims), flattened to features;
+    forward(x, lengths): x float32 (batch, frames, features) or (batch, frames, points, dims), flattened to
+    features; `lengths` (batch,) the real frames of each padded sequence (None: all frames are real);
     returns {"sign": (batch, frames, 3), "sentence": (batch, frames, 3)} log-probabilities (O, B, I).
     """
 
@@ -52,9 +53,15 @@ class BIOTagger(nn.Module):
         self.sign_bio_head = nn.Linear(hidden_size, 3)
         self.sentence_bio_head = nn.Linear(hidden_size, 3)
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         x = x.reshape(x.shape[0], x.shape[1], -1)
-        encoded, _ = self.encoder(self.pose_projection(x))
+        projected = self.pose_projection(x)
+        if lengths is None:
+            encoded, _ = self.encoder(projected)
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(projected, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            encoded, _ = self.encoder(packed)
+            encoded, _ = nn.utils.rnn.pad_packed_sequence(encoded, batch_first=True, total_length=x.shape[1])
         return {
             "sign": torch.log_softmax(self.sign_bio_head(encoded), dim=-1),
             "sentence": torch.log_softmax(self.sentence_bio_head(encoded), dim=-1),

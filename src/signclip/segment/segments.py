@@ -72,8 +72,8 @@ def ms_to_frames(start_ms: float, end_ms: float, fps: float, frames: int) -> tup
 
     The inverse of `make_segment`'s times: frame k covers [k/fps, (k+1)/fps) seconds.
     """
-    start = 0 if start_ms is None or math.isnan(start_ms) else int(math.floor(start_ms / 1000 * fps + 1e-6))
-    end = frames - 1 if end_ms is None or math.isnan(end_ms) else int(math.ceil(end_ms / 1000 * fps - 1e-6)) - 1
+    start = 0 if start_ms is None or math.isnan(start_ms) else math.floor(start_ms / 1000 * fps + 1e-6)
+    end = frames - 1 if end_ms is None or math.isnan(end_ms) else math.ceil(end_ms / 1000 * fps - 1e-6) - 1
     start, end = max(0, start), min(frames - 1, end)
     return (start, end) if end >= start else None
 
