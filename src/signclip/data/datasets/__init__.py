@@ -16,6 +16,7 @@ from tqdm import tqdm
 from signclip.data.datasets import (
     asl_citizen,
     asl_signs,
+    elan,
     fingerspelling_lexicon,
     folder,
     rwth_boston_104,
@@ -49,6 +50,7 @@ DATASETS: dict[str, DatasetAdapter] = {
         wlasl,
         spreadthesign,
         rwth_boston_104,
+        elan,
     )
 }
 

@@ -1,0 +1,391 @@
+"""`signclip segment train`: a per-frame BIO tagger from a manifest of segments of longer recordings.
+
+Recordings of the training splits are divided by recording into train and validation (`val_fraction`,
+seeded). Every epoch sees each training recording once, augmented (speed, scale, rotation, shift,
+noise, left-right mirror); the weights with the best validation segment F1 (IoU >= 0.5) are kept,
+then the sign and sentence decoding thresholds are chosen on the validation recordings. The test
+split is never read. The result is a tagger directory (see `tagger.save_tagger`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from tqdm import tqdm
+
+from signclip.dataclass_config import from_mapping
+from signclip.errors import ConfigError, SignclipError
+from signclip.segment.decoding import DecodingConfig, threshold_decode
+from signclip.segment.dgs2023 import load_dgs2023_model
+from signclip.segment.metrics import evaluate_spans
+from signclip.segment.recordings import Recording, recordings_from_manifest
+from signclip.segment.segments import spans_to_bio
+from signclip.segment.tagger import (
+    TaggerConfig,
+    TaggerSegmenter,
+    build_network,
+    pose_inputs,
+    save_tagger,
+    sign_spans,
+)
+
+
+class TrainingError(SignclipError):
+    """Training that cannot go on (a non-finite loss, no recordings)."""
+
+
+@dataclass
+class AugmentConfig:
+    """Training-time augmentation of the input tracks (standard deviations; mirror probability)."""
+
+    speed_std: float = 0.15
+    scale_std: float = 0.1
+    rotation_std: float = 0.1
+    shift_std: float = 0.05
+    noise_std: float = 0.01
+    mirror_p: float = 0.5
+
+
+@dataclass
+class SegmentTrainConfig:
+    """A tagger training run. Data: `manifest` (CSV/Parquet), or `dataset` + `root` (an adapter)."""
+
+    output_dir: str
+    manifest: str = ""
+    dataset: str = ""
+    root: str = ""
+    train_splits: list[str] = field(default_factory=lambda: ["train"])
+    val_fraction: float = 0.15
+    sentence_gap_ms: float = 1000.0
+    seed: int = 0
+    epochs: int = 60
+    batch_size: int = 8
+    learning_rate: float = 0.002
+    weight_decay: float = 0.0001
+    b_weight: float = 2.0
+    sentence_weight: float = 0.3
+    init_from: str = ""
+    max_minutes: float = 5.0
+    threads: int = 1
+    thresholds: list[float] = field(default_factory=lambda: [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0])
+    peak_heights: list[float] = field(default_factory=lambda: [5.0, 10.0, 15.0, 20.0, 30.0, 40.0])
+    peak_distances: list[int] = field(default_factory=lambda: [2, 3, 4, 5, 6])
+    tagger: TaggerConfig = field(default_factory=TaggerConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def validate(self) -> None:
+        """Raise ConfigError for settings that cannot work together."""
+        if bool(self.manifest) == bool(self.dataset):
+            raise ConfigError("segment training config: give either manifest or dataset (+ root)")
+        if self.dataset and not self.root:
+            raise ConfigError("segment training config: dataset needs root")
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"segment training config: val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.init_from not in ("", "dgs-2023"):
+            raise ConfigError(f"segment training config: init_from must be '' or 'dgs-2023', got {self.init_from!r}")
+        if self.init_from == "dgs-2023":
+            t = self.tagger
+            if (t.features, t.hidden_size, t.num_layers) != ("holistic-75", 256, 1):
+                raise ConfigError(
+                    "init_from: dgs-2023 needs the dgs-2023 input and shape: tagger.features holistic-75, "
+                    f"hidden_size 256, num_layers 1 (got {t.features}, {t.hidden_size}, {t.num_layers})"
+                )
+
+
+def apply_override(data: dict, assignment: str) -> None:
+    """Apply one `a.b=value` override (value parsed as YAML) to nested config mapping `data`."""
+    key, separator, text = assignment.partition("=")
+    if not separator or not key.strip():
+        raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, e.g. epochs=5")
+    node = data
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {assignment!r}: {part} is not a section")
+    node[parts[-1]] = yaml.safe_load(text)
+
+
+def load_segment_train_config(
+    path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()
+) -> SegmentTrainConfig:
+    """Read a segment training config (YAML), apply `--set` overrides, validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such segment training config")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: not a readable YAML file: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    for assignment in overrides:
+        apply_override(data, assignment)
+    config = from_mapping(SegmentTrainConfig, data, str(path))
+    config.validate()
+    return config
+
+
+def load_recordings(config: SegmentTrainConfig, splits: tuple[str, ...]) -> list[Recording]:
+    """The recordings of `splits` from the config's manifest or dataset adapter (poses written under
+    OUTPUT_DIR/poses for adapters that write them)."""
+    if config.manifest:
+        table: Any = config.manifest
+    else:
+        from signclip.data.datasets import prepare_dataset
+
+        table = prepare_dataset(config.dataset, config.root, work_dir=Path(config.output_dir) / "poses")
+    return recordings_from_manifest(table, splits, config.sentence_gap_ms)
+
+
+# ----------------------------------------------------------------------------- examples and augmentation
+
+
+@dataclass
+class Example:
+    """One recording as tagger input: the pose-level arrays to augment, and its spans."""
+
+    recording: Recording
+    frames: int
+
+
+def _resample(array: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    low = np.floor(positions).astype(int)
+    high = np.minimum(low + 1, len(array) - 1)
+    weight = (positions - low).reshape((-1,) + (1,) * (array.ndim - 1))
+    return array[low] * (1 - weight) + array[high] * weight
+
+
+def augmented_inputs(
+    recording: Recording, config: SegmentTrainConfig, rng: np.random.Generator | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(inputs (frames, input_size), sign tags (frames,), sentence tags (frames,)) for one recording,
+    augmented when `rng` is given."""
+    from signclip.segment.features import frame_features, hand_tracks
+
+    tagger, aug = config.tagger, config.augment
+    frames = recording.frames
+    signs, sentences = recording.signs, recording.sentences
+    if tagger.features == "holistic-75":
+        inputs, _ = pose_inputs(recording.pose, tagger)
+        if rng is not None:
+            points = inputs.reshape(frames, 75, 3)
+            present = np.abs(points).sum(-1, keepdims=True) > 0
+            angle = rng.normal(0, aug.rotation_std)
+            rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+            points = points.copy()
+            points[..., :2] = points[..., :2] @ rotation.T * (1 + rng.normal(0, aug.scale_std))
+            points[..., :2] += rng.normal(0, aug.shift_std, 2)
+            points += rng.normal(0, aug.noise_std, points.shape)
+            inputs = (points * present).reshape(frames, -1)
+    else:
+        tracks = hand_tracks(recording.pose)
+        if rng is not None:
+            positions = tracks.positions.astype(np.float64)
+            if rng.random() < aug.mirror_p:
+                positions = positions[:, ::-1] * np.array([-1.0, 1.0])
+                tracks.present = tracks.present[:, ::-1].copy()
+            angle = rng.normal(0, aug.rotation_std)
+            rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+            positions = positions @ rotation.T * (1 + rng.normal(0, aug.scale_std))
+            positions = positions + rng.normal(0, aug.shift_std, 2) + rng.normal(0, aug.noise_std, positions.shape)
+            tracks.positions = positions.astype(np.float32)
+        inputs = None
+    if rng is not None and aug.speed_std > 0 and frames > 2:
+        ratio = float(np.clip(rng.normal(1.0, aug.speed_std), 0.6, 1.6))
+        new_frames = max(2, round(frames / ratio))
+        positions = np.linspace(0, frames - 1, new_frames)
+        scale = (new_frames - 1) / (frames - 1)
+        signs = [(round(a * scale), round(b * scale)) for a, b in signs]
+        sentences = [(round(a * scale), round(b * scale)) for a, b in sentences]
+        if inputs is not None:
+            inputs = _resample(inputs, positions)
+        else:
+            tracks.positions = _resample(tracks.positions, positions).astype(np.float32)
+            tracks.present = _resample(tracks.present.astype(np.float32), positions) > 0.5
+        frames = new_frames
+    if inputs is None:
+        inputs = frame_features(tracks, tagger.smoothing, tuple(tagger.scales))
+    return inputs.astype(np.float32), spans_to_bio(signs, frames), spans_to_bio(sentences, frames)
+
+
+def _batch(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]], mean: np.ndarray, std: np.ndarray):
+    lengths = torch.tensor([len(x) for x, _, _ in items])
+    longest = int(lengths.max())
+    x = torch.zeros(len(items), longest, items[0][0].shape[1])
+    sign = torch.full((len(items), longest), -100, dtype=torch.long)
+    sentence = torch.full((len(items), longest), -100, dtype=torch.long)
+    for i, (inputs, s, t) in enumerate(items):
+        x[i, : len(inputs)] = torch.from_numpy((inputs - mean) / std)
+        sign[i, : len(s)] = torch.from_numpy(s)
+        sentence[i, : len(t)] = torch.from_numpy(t)
+    return x, lengths, sign, sentence
+
+
+# ----------------------------------------------------------------------------- training
+
+
+@dataclass
+class TrainResult:
+    """Where the tagger went and how it scored on the validation recordings."""
+
+    directory: Path
+    val_metrics: dict[str, Any]
+    epochs: int
+    seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def split_recordings(recordings: list[Recording], fraction: float, seed: int) -> tuple[list, list]:
+    """Divide recordings into (train, validation) by a seeded shuffle; at least one of each."""
+    if len(recordings) < 2:
+        raise TrainingError(f"need at least 2 recordings to train and validate, got {len(recordings)}")
+    order = np.random.default_rng(seed).permutation(len(recordings))
+    count = min(len(recordings) - 1, max(1, round(len(recordings) * fraction)))
+    val = {int(i) for i in order[:count]}
+    return [r for i, r in enumerate(recordings) if i not in val], [r for i, r in enumerate(recordings) if i in val]
+
+
+def _predict(segmenter: TaggerSegmenter, inputs: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+    return [segmenter.log_probs(x) for x in inputs]
+
+
+def choose_thresholds(
+    log_probs: list[np.ndarray],
+    truth: list[list[tuple[int, int]]],
+    thresholds: list[float],
+    b_thresholds: list[float] | None = None,
+    tagger: TaggerConfig | None = None,
+) -> tuple[float, float, float]:
+    """The (b, o) thresholds with the best segment F1 on the given sequences, and that F1: threshold
+    decoding, or the sign decoding of `tagger` (peaks) when given."""
+    frames = [len(p) for p in log_probs]
+    best = (50.0, 50.0, -1.0)
+    for b in b_thresholds or thresholds:
+        for o in thresholds:
+            if tagger is None:
+                spans = [threshold_decode(p, DecodingConfig(b, o)) for p in log_probs]
+            else:
+                candidate = replace(tagger, sign_b_threshold=b, sign_o_threshold=o)
+                spans = [sign_spans(p, candidate) for p in log_probs]
+            f1 = evaluate_spans(spans, truth, frames)["segment"]["f1"]
+            if f1 > best[2]:
+                best = (b, o, f1)
+    return best
+
+
+def train_tagger(config: SegmentTrainConfig, progress: bool = True) -> TrainResult:
+    """Train a tagger as `config` says and save it to `config.output_dir`; returns the TrainResult.
+
+    Raises TrainingError for a non-finite loss (naming the epoch) or too few recordings.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, config.threads))  # small LSTMs: more threads only contend on shared CPUs
+    try:
+        return _train(config, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(config: SegmentTrainConfig, progress: bool) -> TrainResult:
+    started = time.perf_counter()
+    recordings = load_recordings(config, tuple(config.train_splits))
+    train, val = split_recordings(recordings, config.val_fraction, config.seed)
+    rng = np.random.default_rng(config.seed)
+    torch.manual_seed(config.seed)
+    clean = [augmented_inputs(r, config, None) for r in train]
+    stacked = np.concatenate([x for x, _, _ in clean])
+    mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-6
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        raise TrainingError("the training inputs contain non-finite values")
+    network = build_network(config.tagger)
+    if config.init_from == "dgs-2023":
+        network.load_state_dict(load_dgs2023_model().state_dict())
+        mean, std = np.zeros_like(mean), np.ones_like(std)  # dgs-2023 was trained on raw inputs
+    segmenter = TaggerSegmenter(config.tagger, network, mean.astype(np.float32), std.astype(np.float32))
+    optimizer = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.learning_rate, total_steps=config.epochs * math.ceil(len(train) / config.batch_size)
+    )
+    weights = torch.tensor([1.0, config.b_weight, 1.0])
+    val_inputs = [augmented_inputs(r, config, None)[0] for r in val]
+    val_truth = [r.signs for r in val]
+    best_f1, best_state, history, epoch = -1.0, None, [], 0
+    bar = tqdm(range(config.epochs), desc="segment train", unit="epoch", disable=not progress)
+    for epoch in bar:
+        network.train()
+        order = rng.permutation(len(train))
+        losses = []
+        for start in range(0, len(order), config.batch_size):
+            items = [augmented_inputs(train[i], config, rng) for i in order[start : start + config.batch_size]]
+            x, lengths, sign, sentence = _batch(items, segmenter.feature_mean, segmenter.feature_std)
+            out = network(x, lengths)
+            loss = torch.nn.functional.nll_loss(out["sign"].transpose(1, 2), sign, weight=weights)
+            loss = loss + config.sentence_weight * torch.nn.functional.nll_loss(
+                out["sentence"].transpose(1, 2), sentence, weight=weights
+            )
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"the loss became {loss.item()} in epoch {epoch + 1}; lower learning_rate "
+                    f"(now {config.learning_rate}) or check the inputs for extreme values"
+                )
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+        probs = _predict(segmenter, val_inputs)
+        spans = [sign_spans(p["sign"], config.tagger) for p in probs]
+        f1 = evaluate_spans(spans, val_truth, [len(x) for x in val_inputs])["segment"]["f1"]
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_segment_f1": f1})
+        bar.set_postfix(loss=f"{np.mean(losses):.3f}", val_f1=f"{f1:.3f}")
+        if f1 > best_f1:
+            best_f1 = f1
+            best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        if time.perf_counter() - started > config.max_minutes * 60:
+            break
+    network.load_state_dict(best_state)
+    probs = _predict(segmenter, val_inputs)
+    peaks = config.tagger.decoding == "peaks"
+    sign_f1, b, o, distance = -1.0, 50.0, 50.0, config.tagger.peak_distance
+    for candidate in config.peak_distances if peaks else [distance]:
+        tagger = replace(config.tagger, peak_distance=candidate)
+        found = choose_thresholds(
+            [p["sign"] for p in probs], val_truth, config.thresholds, config.peak_heights if peaks else None, tagger
+        )
+        if found[2] > sign_f1:
+            b, o, sign_f1, distance = found[0], found[1], found[2], candidate
+    sb, so, sentence_f1 = choose_thresholds(
+        [p["sentence"] for p in probs], [r.sentences for r in val], config.thresholds
+    )
+    segmenter.config = replace(
+        config.tagger,
+        peak_distance=distance,
+        sign_b_threshold=b,
+        sign_o_threshold=o,
+        sentence_b_threshold=sb,
+        sentence_o_threshold=so,
+    )
+    seconds = time.perf_counter() - started
+    val_metrics = {"sign_segment_f1": sign_f1, "sentence_segment_f1": sentence_f1, "recordings": len(val)}
+    segmenter.info = {
+        "data": config.manifest or f"{config.dataset} at {config.root}",
+        "splits": list(config.train_splits),
+        "train_recordings": [r.key for r in train],
+        "val_recordings": [r.key for r in val],
+        "epochs": epoch + 1,
+        "seconds": round(seconds, 1),
+        "val": val_metrics,
+        "config": asdict(config),
+    }
+    directory = save_tagger(segmenter, config.output_dir)
+    return TrainResult(directory, val_metrics, epoch + 1, seconds, history)

@@ -1,0 +1,87 @@
+"""Tagger training on a manifest of segments of longer recordings, its model directory, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from signclip.cli import main
+from signclip.data.manifest import write_manifest
+from signclip.poses.io import write_pose
+from signclip.segment import load_segmenter
+from signclip.segment.compose import compose_recordings, synthetic_signs
+from signclip.segment.tagger import TaggerConfig
+from signclip.segment.training import SegmentTrainConfig, TrainingError, train_tagger
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("composed")
+    rows = []
+    for recording in compose_recordings(synthetic_signs(glosses=4, signers=2), count=6, seed=1):
+        path = write_pose(recording.pose, folder / f"{recording.key}.pose")
+        for k, (start, end) in enumerate(recording.signs):
+            rows.append(
+                {"id": f"{recording.key}-{k}", "pose_path": str(path), "start_ms": start / 25 * 1000,
+                 "end_ms": (end + 1) / 25 * 1000, "text": "x", "gloss": "X", "split": "train"}
+            )  # fmt: skip
+    return str(write_manifest(pd.DataFrame(rows), folder / "manifest.csv"))
+
+
+def small_config(manifest: str, output_dir, **overrides) -> SegmentTrainConfig:
+    values = dict(
+        output_dir=str(output_dir), manifest=manifest, epochs=2, batch_size=4, val_fraction=0.34,
+        tagger=TaggerConfig(hidden_size=16), thresholds=[50.0], peak_heights=[20.0], peak_distances=[3],
+    )  # fmt: skip
+    values.update(overrides)
+    config = SegmentTrainConfig(**values)
+    config.validate()
+    return config
+
+
+def test_training_writes_a_loadable_tagger_directory(manifest, tmp_path):
+    result = train_tagger(small_config(manifest, tmp_path / "tagger"), progress=False)
+    assert (result.directory / "model.safetensors").is_file()
+    info = json.loads((result.directory / "config.json").read_text())
+    assert info["trained"]["data"] == manifest and len(info["trained"]["val_recordings"]) == 2
+    segmenter = load_segmenter(result.directory)
+    levels = segmenter.segment(compose_recordings(synthetic_signs(glosses=2, signers=1), 1, seed=9)[0].pose)
+    assert set(levels) == {"sign", "sentence"}
+
+
+def test_a_diverging_loss_is_a_clear_error(manifest, tmp_path):
+    with pytest.raises(TrainingError, match="loss became"):
+        train_tagger(small_config(manifest, tmp_path / "t", learning_rate=float("inf")), progress=False)
+
+
+def test_init_from_dgs2023_needs_its_input_layout(manifest, tmp_path):
+    with pytest.raises(Exception, match="holistic-75"):
+        small_config(manifest, tmp_path, init_from="dgs-2023")
+
+
+def test_fine_tuning_from_dgs2023_starts_from_its_weights(manifest, tmp_path):
+    tagger = TaggerConfig(features="holistic-75", hidden_size=256, num_layers=1)
+    result = train_tagger(small_config(manifest, tmp_path / "ft", init_from="dgs-2023", tagger=tagger), progress=False)
+    assert load_segmenter(result.directory).config.features == "holistic-75"
+
+
+def test_cli_segments_a_pose_to_json_and_eaf(fixtures_dir, tmp_path, capsys):
+    pose = str(fixtures_dir / "continuous_signing.pose")
+    assert main(["segment", pose]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(s["start_frame"], s["end_frame"]) for s in out["sign"]] == [(17, 34), (35, 58), (59, 93)]
+    assert out["sign"][0]["start_ms"] == pytest.approx(566.7) and "score" in out["sign"][0]
+    assert main(["segment", pose, "-o", str(tmp_path / "out.eaf")]) == 0
+    assert (tmp_path / "out.eaf").read_text().count("<ANNOTATION>") == 7
+
+
+def test_cli_a_2d_pose_with_dgs2023_fails_with_the_reason(boston_dir, tmp_path, capsys):
+    from signclip.poses.io import read_keypoint_csv
+
+    pose = read_keypoint_csv(boston_dir / "hands_condensed.csv", group_column="video")["2"]
+    path = write_pose(pose, tmp_path / "2.pose")
+    assert main(["segment", str(path)]) == 1
+    assert "motion" in capsys.readouterr().err
+    assert main(["segment", str(path), "--segmenter", "motion", "--level", "sign"]) == 0
