@@ -42,14 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on `argv` (default: sys.argv[1:]); returns the process exit code."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
     try:
-        from signclip.cli.segment import main_dispatch
-
-        code = main_dispatch(argv)  # `segment train|evaluate|...` beside `segment POSE...`
-        if code is not None:
-            return int(code)
-        args = build_parser().parse_args(argv)
         code = args.func(args)
     except SignclipError as error:
         print(f"error: {error}", file=sys.stderr)

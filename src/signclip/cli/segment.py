@@ -8,23 +8,31 @@ import sys
 import warnings
 from pathlib import Path
 
-SUBCOMMANDS = ("train", "evaluate", "tune-motion")
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `segment`, `segment train`, `segment evaluate` and `segment tune-motion` to the CLI."""
     segment = subparsers.add_parser(
         "segment",
+        add_help=False,  # every word, options and --help too, goes to the parser `dispatch` picks
+        prefix_chars="\0",
         help="sign and sentence segments of continuous signing (JSON or ELAN); also: train, evaluate, tune-motion",
+    )
+    segment.add_argument("words", nargs=argparse.REMAINDER)
+    segment.set_defaults(func=dispatch)
+
+
+def _segment_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="signclip segment",
         description="signclip segment POSE_OR_VIDEO... [--segmenter NAME] [-o out.json|out.eaf]; "
         "signclip segment train CONFIG.yaml; signclip segment evaluate ...; signclip segment tune-motion ...",
     )
-    segment.add_argument("inputs", nargs="+", metavar="POSE_OR_VIDEO")
-    segment.add_argument("--segmenter", default=None, help="dgs-2023 (default), motion, motion-boston or a tagger dir")
-    segment.add_argument("--level", choices=["sign", "sentence"], help="only this level (default: both)")
-    segment.add_argument("-o", "--output", type=Path, help="out.json, out.eaf (one input) or a folder of .eaf files")
-    segment.add_argument("--no-progress", action="store_true", help="no progress bar")
-    segment.set_defaults(func=run_segment)
+    parser.add_argument("inputs", nargs="+", metavar="POSE_OR_VIDEO")
+    parser.add_argument("--segmenter", default=None, help="dgs-2023 (default), motion, motion-boston or a tagger dir")
+    parser.add_argument("--level", choices=["sign", "sentence"], help="only this level (default: both)")
+    parser.add_argument("-o", "--output", type=Path, help="out.json, out.eaf (one input) or a folder of .eaf files")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
 
 
 def _train_parser() -> argparse.ArgumentParser:
@@ -54,16 +62,16 @@ def _tune_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main_dispatch(argv: list[str]) -> int | None:
-    """Route `segment train|evaluate|tune-motion ...` (called by `signclip.cli.main` before parsing)."""
-    if len(argv) >= 2 and argv[0] == "segment" and argv[1] in SUBCOMMANDS:
-        command, rest = argv[1], argv[2:]
-        if command == "train":
-            return run_train(_train_parser().parse_args(rest))
-        if command == "evaluate":
-            return run_evaluate(_evaluate_parser().parse_args(rest))
-        return run_tune(_tune_parser().parse_args(rest))
-    return None
+def dispatch(args: argparse.Namespace) -> int:
+    """Run `segment train|evaluate|tune-motion ...`, or `segment POSE_OR_VIDEO...` for any other words."""
+    words = args.words
+    if words and words[0] == "train":
+        return run_train(_train_parser().parse_args(words[1:]))
+    if words and words[0] == "evaluate":
+        return run_evaluate(_evaluate_parser().parse_args(words[1:]))
+    if words and words[0] == "tune-motion":
+        return run_tune(_tune_parser().parse_args(words[1:]))
+    return run_segment(_segment_parser().parse_args(words))
 
 
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
