@@ -17,7 +17,10 @@ import torch
 from signclip.cli import main
 from signclip.errors import ConfigError
 from signclip.model.hub import load_model
-from signclip.train import TrainingError, load_train_config, split_pipeline, train, training_pipeline, warmup_cosine
+from signclip.poses.transforms import Pipeline
+from signclip.train import TrainingError, load_train_config, train
+from signclip.train.data import split_pipeline
+from signclip.train.loop import warmup_cosine
 
 REPO = Path(__file__).resolve().parents[1]
 SYNTHETIC = REPO / "configs" / "synthetic.yaml"
@@ -89,7 +92,7 @@ def test_warmup_then_cosine_schedule():
 
 
 def test_split_pipeline_cuts_before_the_first_augmentation():
-    pipeline = training_pipeline("hands", [{"name": "noise", "std": 0.1}])
+    pipeline = Pipeline.from_config("hands", augment=[{"name": "noise", "std": 0.1}])
     fixed, rest = split_pipeline(pipeline)
     assert not any(step.augmentation for step in fixed.steps)
     assert [type(step).__name__ for step in rest.steps] == ["Noise"]
@@ -195,7 +198,9 @@ def test_two_processes_agree_on_weights_and_loss_decreases(tmp_path):
     driver = tmp_path / "driver.py"
     driver.write_text(
         "import hashlib, json, os, sys\n"
-        "from signclip.train import Trainer, load_train_config, setup_distributed\n"
+        "from signclip.train import load_train_config\n"
+        "from signclip.train.distributed import setup_distributed\n"
+        "from signclip.train.loop import Trainer\n"
         "config = load_train_config(sys.argv[1], sys.argv[2:])\n"
         "trainer = Trainer(config, setup_distributed(), progress=False)\n"
         "for epoch in range(config.epochs):\n"
@@ -224,13 +229,13 @@ def test_two_processes_agree_on_weights_and_loss_decreases(tmp_path):
     assert ranks[0]["digest"] == ranks[1]["digest"]
     assert ranks[0]["batches"] == ranks[1]["batches"] == 2  # 32 training poses, 8 per batch, 2 processes
     assert ranks[0]["losses"][-1] < ranks[0]["losses"][0]
-    assert load_model(output / "best").config.embed_dim == 32
+    assert load_model(output / "best").config.tower_dim == 32
     assert torch.isfinite(torch.tensor(ranks[1]["losses"])).all()
     assert np.isfinite(pd.read_csv(output / "metrics.csv")["val_v2t.R@1"]).all()
 
 
 def test_trained_models_are_named_after_their_run(tmp_path):
-    from signclip.train import trained_model_name
+    from signclip.train.loop import trained_model_name
 
     assert trained_model_name("signclip-small", "signclip-small", tmp_path / "fs") == "signclip-small-fs"
     assert trained_model_name({"base": "signclip-small"}, "signclip-small", tmp_path / "a") == "signclip-small-a"

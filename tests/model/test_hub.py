@@ -77,7 +77,7 @@ def test_wrong_shaped_and_unexpected_weights_are_named(copy):
 
 def test_a_config_that_disagrees_with_the_weights_names_the_keys(copy):
     config = json.loads((copy / "config.json").read_text())
-    config["embed_dim"] = 8
+    config["tower_dim"] = 8
     (copy / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelFileError, match=r"pose_projection\.weight"):
         load_model(copy)
@@ -112,3 +112,15 @@ def test_an_unknown_model_name_lists_the_known_names():
 def test_a_registered_name_loads_an_untrained_model():
     model = load_model("signclip-small")
     assert model.name == "signclip-small" and model.embed_dim == 256
+
+
+def test_a_model_directory_written_with_the_former_key_embed_dim_loads(copy, saved):
+    config = json.loads((copy / "config.json").read_text())
+    config["embed_dim"] = config.pop("tower_dim")
+    (copy / "config.json").write_text(json.dumps(config))
+    loaded = load_model(copy)
+    assert loaded.config == load_model(saved).config
+    config["tower_dim"] = config["embed_dim"]
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match="'embed_dim' is the former name of 'tower_dim'"):
+        load_model(copy)

@@ -65,7 +65,7 @@ def tiny_config(text_folder: str, **pose_encoder) -> dict:
     return {
         "name": "tiny-mmpt",
         "architecture": "mmpt",
-        "embed_dim": HIDDEN,
+        "tower_dim": HIDDEN,
         "input_features": 609,
         "preprocess": "signclip_v1",
         "max_frames": MAX_VIDEO_LEN,

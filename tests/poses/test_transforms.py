@@ -61,7 +61,7 @@ def test_known_face_contour_points():
     contour = holistic.face_contour_points()
     assert len(contour) == 128
     assert contour[:4] == ["0", "7", "10", "13"]
-    assert len(component_preset("dominant_hand")[0][1]) == 21
+    assert len(component_preset("right_hand")[0][1]) == 21
 
 
 def test_reduced_pose_lacking_points_is_refused_or_zero_filled(fixtures_dir):
@@ -316,3 +316,26 @@ def test_fingerspelling_pose_through_every_preset(fingerspelling_dir):
     pose = read_pose(next((fingerspelling_dir / "ase").glob("*.pose")))
     sizes = {name: Pipeline.from_config(name)(pose).data.shape[1] for name in ("signclip_v1", "fingerclip", "hands")}
     assert sizes == {"signclip_v1": 609, "fingerclip": 63, "hands": 201}
+
+
+def test_select_keeps_points_as_they_are_and_mirroring_is_its_own_step():
+    left_handed = synthetic_pose(1, 0, seed=0, left_handed=True)
+    right_hand = Pipeline.from_config([{"name": "select", "preset": "right_hand"}])
+    names = [(c.name, p) for c in left_handed.header.components for p in c.points]
+    start = names.index((holistic.RIGHT_HAND, "WRIST"))
+    expected = np.where(
+        left_handed.body.confidence[:, 0, start : start + 21, None] > 0,
+        _data(left_handed)[:, 0, start : start + 21],
+        0,
+    )
+    np.testing.assert_array_equal(right_hand(left_handed).data, expected.reshape(len(expected), -1))
+    mirrored = Pipeline.from_config(["dominant_hand", {"name": "select", "preset": "right_hand"}])
+    assert not np.array_equal(mirrored(left_handed).data, right_hand(left_handed).data)
+
+
+def test_the_former_select_preset_dominant_hand_is_written_out_as_two_steps():
+    pipeline = Pipeline.from_config([{"name": "select", "preset": "dominant_hand"}])
+    assert pipeline.config == [{"name": "dominant_hand", "side": "right"}, {"name": "select", "preset": "right_hand"}]
+    left_handed = synthetic_pose(3, 1, seed=2, left_handed=True)
+    explicit = Pipeline.from_config(["dominant_hand", {"name": "select", "preset": "right_hand"}])
+    np.testing.assert_array_equal(pipeline(left_handed).data, explicit(left_handed).data)

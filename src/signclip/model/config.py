@@ -29,6 +29,7 @@ ARCHITECTURES = {"signclip": "signclip.model.signclip", "mmpt": "signclip.model.
 LONG_POSE_MODES = ("subsample", "windows")
 TEXT_POOLING = ("mean", "cls", "mean_without_cls")
 SIMILARITIES = ("cosine", "dot")
+RENAMED_KEYS = {"embed_dim": "tower_dim"}  # a key of older config files -> its name now
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,14 @@ class ModelConfig:
     reports: `cosine`, or `dot` (the raw dot product of unnormalized embeddings, as the original SignCLIP
     checkpoints scored; `embed_poses`/`embed_texts` stay L2-normalized either way). `towers` > 1 trains
     that many independent pose towers (each with its own projections) side by side, an ensemble in one
-    model: an embedding is the towers' `embed_dim` vectors, each L2-normalized, concatenated and divided
-    by sqrt(towers), so it has towers * embed_dim numbers and similarity is the mean of the towers' cosines.
+    model: an embedding is the towers' `tower_dim` vectors, each L2-normalized, concatenated and divided
+    by sqrt(towers), so it has towers * tower_dim numbers (`SignCLIP.embed_dim`) and similarity is the mean
+    of the towers' cosines. Files written before `tower_dim` was named so call it `embed_dim`; both read.
     """
 
     name: str
     architecture: str = "signclip"
-    embed_dim: int = 256
+    tower_dim: int = 256
     towers: int = 1
     input_features: int = 609
     preprocess: str | list = "signclip_v1"
@@ -100,7 +102,7 @@ class ModelConfig:
         naming `source` and the key."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
-        data = dict(data)
+        data = _current_keys(data, source)
         pose_encoder = data.pop("pose_encoder", None) or {}  # its dataclass depends on the architecture
         config = from_mapping(cls, data, source, skip={"pose_encoder"})
         pose_config_type = architecture(config.architecture).pose_encoder_config
@@ -115,7 +117,7 @@ class ModelConfig:
     def validate(self, source: str = "model config") -> None:
         """Raise ConfigError for values out of range."""
         checks = [
-            (self.embed_dim >= 1, "embed_dim", "must be at least 1"),
+            (self.tower_dim >= 1, "tower_dim", "must be at least 1"),
             (self.towers >= 1, "towers", "must be at least 1"),
             (self.input_features >= 1, "input_features", "must be at least 1"),
             (self.max_frames >= 1, "max_frames", "must be at least 1"),
@@ -136,6 +138,17 @@ class ModelConfig:
         check = getattr(self.pose_encoder, "validate", None)
         if check:
             check(f"{source}: pose_encoder")
+
+
+def _current_keys(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """A copy of a model config mapping with keys of older files renamed (RENAMED_KEYS)."""
+    data = dict(data)
+    for old, new in RENAMED_KEYS.items():
+        if old in data:
+            if new in data:
+                raise ConfigError(f"{source}: {old!r} is the former name of {new!r}; set only one of them")
+            data[new] = data.pop(old)
+    return data
 
 
 def _lookup(config: Any, dotted: str) -> Any:
@@ -188,7 +201,7 @@ def model_config(spec: str | Path | Mapping[str, Any] | ModelConfig) -> ModelCon
     if isinstance(spec, ModelConfig):
         return spec
     if isinstance(spec, Mapping):
-        data = dict(spec)
+        data = _current_keys(spec, "model config")
         base = data.pop("base", None)
         if base is not None:
             data = _merge(model_config(base).to_dict(), data)

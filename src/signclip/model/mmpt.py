@@ -196,9 +196,9 @@ def build_mmpt(config: ModelConfig, text_source: str | Path | None = None) -> Si
     pose_config = config.pose_encoder
     if config.towers != 1:
         raise ConfigError(f"model config {config.name!r}: architecture mmpt has one tower, got towers={config.towers}")
-    if config.embed_dim != pose_config.hidden_size:
+    if config.tower_dim != pose_config.hidden_size:
         raise ConfigError(
-            f"model config {config.name!r}: embed_dim {config.embed_dim} must equal pose_encoder.hidden_size "
+            f"model config {config.name!r}: tower_dim {config.tower_dim} must equal pose_encoder.hidden_size "
             f"{pose_config.hidden_size} (the original has no projection)"
         )
     if config.max_frames > pose_config.max_video_len:
@@ -207,10 +207,10 @@ def build_mmpt(config: ModelConfig, text_source: str | Path | None = None) -> Si
             f"{pose_config.max_video_len}"
         )
     text_encoder = TextEncoder.from_folder(text_source, config.text_encoder, frozen=config.freeze_text)
-    if text_encoder.output_dim != config.embed_dim:
+    if text_encoder.output_dim != config.tower_dim:
         raise ConfigError(
             f"model config {config.name!r}: the text tower in {text_source} has hidden size "
-            f"{text_encoder.output_dim}, the video tower {config.embed_dim}; both must match"
+            f"{text_encoder.output_dim}, the video tower {config.tower_dim}; both must match"
         )
     tokenizer = text_encoder.tokenizer
     pose_encoder = MMPTPoseEncoder(pose_config, config.input_features, tokenizer.cls_token_id, tokenizer.sep_token_id)

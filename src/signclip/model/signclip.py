@@ -2,7 +2,7 @@
 
 `SignCLIP` is shared by every architecture: it takes any pose encoder `(frames (B, T, F), mask (B, T))
 -> (B, D_pose)` and any text encoder with `tokenize(texts)` and `(**tokens) -> (B, D_text)`, each
-followed by a linear projection to `embed_dim` (or `nn.Identity` when already there). This module is
+followed by a linear projection to `tower_dim` per tower (or `nn.Identity` when already there). This module is
 also the `signclip` architecture: `PoseEncoder` + all-MiniLM-L6-v2 (see `build_signclip`), optionally
 with several independent pose towers (`towers`, an ensemble in one model: `PoseTowers`, `TowerProjection`).
 """
@@ -85,9 +85,9 @@ class SignCLIP(nn.Module):
         super().__init__()
         self.config = config
         self.pose_encoder = pose_encoder
-        self.pose_projection = pose_projection or nn.Linear(pose_encoder.output_dim, config.embed_dim, bias=False)
+        self.pose_projection = pose_projection or nn.Linear(pose_encoder.output_dim, config.tower_dim, bias=False)
         self.text_encoder = text_encoder
-        self.text_projection = text_projection or nn.Linear(text_encoder.output_dim, config.embed_dim, bias=False)
+        self.text_projection = text_projection or nn.Linear(text_encoder.output_dim, config.tower_dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(float(config.logit_scale_init)))
         self._pipeline: Pipeline | None = None
 
@@ -97,8 +97,8 @@ class SignCLIP(nn.Module):
 
     @property
     def embed_dim(self) -> int:
-        """The length of an embedding: `config.embed_dim` per tower."""
-        return self.config.embed_dim * self.config.towers
+        """The length of an embedding: `config.tower_dim` per tower."""
+        return self.config.tower_dim * self.config.towers
 
     @property
     def device(self) -> torch.device:
@@ -276,8 +276,8 @@ def build_signclip(config: ModelConfig, text_source: str | Path | None = None) -
         config,
         PoseTowers(encoders),
         text_encoder,
-        pose_projection=TowerProjection(config.towers, encoders[0].output_dim, config.embed_dim),
-        text_projection=nn.Linear(text_encoder.output_dim, config.towers * config.embed_dim, bias=False),
+        pose_projection=TowerProjection(config.towers, encoders[0].output_dim, config.tower_dim),
+        text_projection=nn.Linear(text_encoder.output_dim, config.towers * config.tower_dim, bias=False),
     )
 
 

@@ -1,15 +1,15 @@
-"""Contrastive training of SignCLIP models: one process, or many through `torchrun` (DDP).
+"""The training loop: `train(config)` drives a `Trainer` through its epochs and writes checkpoints.
 
 Read top to bottom:
-  TrainConfig (YAML + `--set a.b=value` overrides)
-  -> the manifest and its train/validation split (a dataset adapter, a manifest file, or generated data)
+  the manifest and its train/validation split (signclip.train.data)
   -> every pose read once and kept in memory; each epoch re-preprocesses it with seeded augmentation
   -> label-unique batches (no two items of a batch share a prompt), text features cached per prompt
      when the text tower is frozen
   -> symmetric InfoNCE over the global batch (embeddings all-gathered across processes, with gradient
-     for the local slice), AdamW, linear warm-up then cosine decay, gradient clipping, bf16 on CUDA
+     for the local slice: signclip.train.distributed), AdamW, linear warm-up then cosine decay,
+     gradient clipping, bf16 on CUDA
   -> per epoch: OUTPUT_DIR/checkpoint.pt (resumable), OUTPUT_DIR/metrics.csv, and OUTPUT_DIR/best/ (a
-     model directory) whenever the validation retrieval metric improves.
+     model directory) whenever the validation retrieval metric (signclip.train.validation) improves.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
-import os
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,249 +28,28 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 import yaml
-from pose_format import Pose
 from torch import nn
 from tqdm.auto import tqdm
 
 from signclip.data.manifest import write_manifest
 from signclip.data.prompts import render_prompts
 from signclip.data.sampler import LabelUniqueBatchSampler
-from signclip.data.table import TableSource, load_table, read_table_poses
-from signclip.dataclass_config import from_mapping
-from signclip.errors import ConfigError, SignclipError
-from signclip.evaluate import EvaluationError, group_values, retrieval_report
+from signclip.data.table import read_table_poses
+from signclip.errors import SignclipError
 from signclip.model.config import model_config
 from signclip.model.hub import create_model, save_model
-from signclip.model.identity import DEFAULT_MODEL
 from signclip.model.loss import contrastive_loss
-from signclip.model.signclip import SignCLIP, pad_pose_tensors
+from signclip.model.signclip import SignCLIP
 from signclip.poses.io import write_bytes_atomically
-from signclip.poses.transforms import PIPELINE_PRESETS, Pipeline, PoseTensor, fit_length
+from signclip.poses.transforms import Pipeline
+from signclip.train.config import LOWER_IS_BETTER, TrainConfig
+from signclip.train.data import PoseTextDataset, collate, load_training_table
+from signclip.train.distributed import Distributed, gather_with_grad, setup_distributed
+from signclip.train.validation import Validation, text_features
 
 CHECKPOINT_FILE = "checkpoint.pt"
 METRICS_FILE = "metrics.csv"
 BEST_DIR = "best"
-LOWER_IS_BETTER = ("MedR",)
-
-# ----------------------------------------------------------------------------- configuration
-
-
-@dataclass
-class TrainConfig:
-    """One training run. `model` is a registered name, a config file, or a mapping with `base:` and
-    overrides (see signclip.model.config.model_config); its `input_features` is set from the data.
-    `augment` lists training-only transform steps run after the model's own preprocessing. The best
-    model is chosen by `val_metric` ("v2t.R@1", "t2v.P@5", "v2t.MedR", ...) on the validation split,
-    computed within `val_group_by` groups when set, every `eval_every` epochs. `torch_threads` > 0 sets
-    torch's CPU threads (1 is fastest for small models on a busy machine; 0 keeps torch's default)."""
-
-    model: Any = DEFAULT_MODEL
-    data: TableSource = field(default_factory=TableSource)
-    augment: list = field(default_factory=list)
-    output_dir: str = "runs/signclip"
-    batch_size: int = 32
-    epochs: int = 10
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_epochs: float = 1.0
-    grad_clip: float = 1.0
-    seed: int = 0
-    val_metric: str = "v2t.R@1"
-    val_group_by: str | None = None
-    eval_every: int = 1
-    num_workers: int = 0
-    torch_threads: int = 0
-    amp: bool = True
-
-    def validate(self) -> None:
-        """Raise ConfigError for values out of range or an ambiguous data source."""
-        checks = [
-            (self.batch_size >= 2, "batch_size", "must be at least 2 (a contrastive batch needs negatives)"),
-            (self.epochs >= 1, "epochs", "must be at least 1"),
-            (self.lr > 0, "lr", "must be positive"),
-            (self.weight_decay >= 0, "weight_decay", "must not be negative"),
-            (self.warmup_epochs >= 0, "warmup_epochs", "must not be negative"),
-            (self.grad_clip > 0, "grad_clip", "must be positive"),
-            (self.eval_every >= 1, "eval_every", "must be at least 1"),
-            (self.num_workers >= 0, "num_workers", "must not be negative"),
-            (self.torch_threads >= 0, "torch_threads", "must not be negative"),
-            (isinstance(self.augment, list), "augment", "must be a list of transform steps"),
-        ]
-        for ok, key, problem in checks:
-            if not ok:
-                raise ConfigError(f"training config: {key} {problem}, got {getattr(self, key)!r}")
-        metric_direction(self.val_metric)
-        self.data.check("training config")
-
-
-def metric_direction(name: str) -> tuple[str, str]:
-    """Split a validation metric name "v2t.R@1" into ("v2t", "R@1"); ConfigError for unknown names."""
-    direction, _, key = name.partition(".")
-    known = {"t2v": ("P@1", "P@5", "P@10", "MedR"), "v2t": ("R@1", "R@5", "R@10", "MedR")}
-    if key not in known.get(direction, ()):
-        options = [f"{d}.{k}" for d, keys in known.items() for k in keys]
-        raise ConfigError(f"training config: unknown val_metric {name!r}; choose one of {options}")
-    return direction, key
-
-
-def apply_override(data: dict, assignment: str) -> None:
-    """Apply one `a.b=value` override to the raw config mapping in place (value parsed as a YAML scalar).
-
-    Setting a key under `model` when `model` is a name turns it into {"base": name, key: value}.
-    """
-    key, sep, text = assignment.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"--set expects KEY=VALUE (e.g. epochs=5 or data.root=DIR), got {assignment!r}")
-    try:
-        value = yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"--set {assignment!r}: the value is not a YAML scalar: {error}") from None
-    parts = key.strip().split(".")
-    node = data
-    for depth, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if part == "model" and depth == 0 and isinstance(child, str):
-            child = {"base": child}
-        if child is None:
-            child = {}
-        if not isinstance(child, dict):
-            raise ConfigError(f"--set {assignment!r}: {'.'.join(parts[: depth + 1])} is not a section")
-        node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
-def load_train_config(path: str | os.PathLike | None = None, overrides: Sequence[str] = ()) -> TrainConfig:
-    """Read a training config from YAML (or start from defaults), apply `--set` overrides, validate."""
-    data: dict = {}
-    source = "training config"
-    if path is not None:
-        path = Path(path)
-        source = str(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such training config")
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as error:
-            raise ConfigError(f"{path}: not a readable YAML file: {error}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    for assignment in overrides:
-        apply_override(data, assignment)
-    config = from_mapping(TrainConfig, data, source)
-    config.validate()
-    return config
-
-
-# ----------------------------------------------------------------------------- data
-
-
-def load_training_table(config: TrainConfig, generate: bool = True) -> pd.DataFrame:
-    """Return the manifest rows for `config.data`, with the `split` column holding train/val assignments.
-
-    Generated data (`data.synthetic`) is written to OUTPUT_DIR/data when `generate`, else read from there.
-    """
-    try:
-        return load_table(config.data, config.output_dir, generate=generate)
-    except ConfigError as error:
-        raise ConfigError(f"training config: {error}") from None
-
-
-def trained_model_name(model: Any, base_name: str, output_dir: Path) -> str:
-    """The name a trained model carries (in its config.json and in the search store): `model.name` when the
-    config sets it, else `<base name>-<output folder name>`, so runs from one base do not share a name."""
-    if isinstance(model, Mapping) and model.get("name"):
-        return str(model["name"])
-    return f"{base_name}-{Path(output_dir).resolve().name}"
-
-
-def training_pipeline(preprocess: str | list, augment: Sequence[Any]) -> Pipeline:
-    """The model's preprocessing (a preset name or steps) followed by the training-only `augment` steps."""
-    steps = PIPELINE_PRESETS.get(preprocess, preprocess) if isinstance(preprocess, str) else preprocess
-    if isinstance(steps, str):
-        raise ConfigError(f"unknown preprocessing preset {steps!r}; known: {sorted(PIPELINE_PRESETS)}")
-    return Pipeline.from_config([*steps, *augment])
-
-
-class PoseTextDataset(torch.utils.data.Dataset):
-    """Poses held in memory, preprocessed afresh at every access: item i -> (PoseTensor, label id).
-
-    The pipeline's leading deterministic steps (up to its first augmentation) run once, here; the
-    rest runs at every access. The augmentation of item i in epoch e uses numpy Generator([seed, e, i]),
-    so an epoch is the same however it is batched or resumed.
-    """
-
-    def __init__(self, poses: Sequence[Pose], labels: Sequence[int], pipeline: Pipeline, max_frames: int, seed: int):
-        fixed, self.pipeline = split_pipeline(pipeline)
-        self.poses = [fixed.apply(pose) for pose in poses]
-        self.labels, self.max_frames, self.seed = list(labels), max_frames, seed
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return len(self.poses)
-
-    def __getitem__(self, index: int) -> tuple[PoseTensor, int]:
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        tensor = self.pipeline(self.poses[index], train=True, rng=rng)
-        return fit_length(tensor, self.max_frames, "subsample")[0], self.labels[index]
-
-
-def split_pipeline(pipeline: Pipeline) -> tuple[Pipeline, Pipeline]:
-    """Split a pipeline before its first augmentation step: (deterministic prefix, the rest)."""
-    cut = next((i for i, step in enumerate(pipeline.steps) if step.augmentation), len(pipeline.steps))
-    return (
-        Pipeline(pipeline.steps[:cut], pipeline.config[:cut]),
-        Pipeline(pipeline.steps[cut:], pipeline.config[cut:]),
-    )
-
-
-def collate(items: list[tuple[PoseTensor, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Batch items into frames (B, T, F), mask (B, T) and label ids (B,)."""
-    frames, mask = pad_pose_tensors([tensor for tensor, _ in items])
-    return frames, mask, torch.tensor([label for _, label in items])
-
-
-# ----------------------------------------------------------------------------- distributed
-
-
-@dataclass(frozen=True)
-class Distributed:
-    """This process's place: rank, world size and device (from torchrun's environment)."""
-
-    rank: int = 0
-    world_size: int = 1
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed() -> Distributed:
-    """Join the process group when launched by torchrun (WORLD_SIZE > 1): gloo on CPU, nccl on CUDA."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if torch.cuda.is_available():
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
-    else:
-        device = torch.device("cpu")
-    if world_size == 1:
-        return Distributed(device=device)
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return Distributed(rank=dist.get_rank(), world_size=dist.get_world_size(), device=device)
-
-
-def gather_with_grad(local: torch.Tensor, context: Distributed) -> torch.Tensor:
-    """Concatenate `local` (B, ...) from every process in rank order; only the local slice keeps its gradient
-    (as open_clip's gather_features), which DDP's gradient averaging then combines across processes."""
-    if context.world_size == 1:
-        return local
-    gathered = [torch.zeros_like(local) for _ in range(context.world_size)]
-    dist.all_gather(gathered, local.detach().contiguous())
-    gathered[context.rank] = local
-    return torch.cat(gathered)
-
 
 # ----------------------------------------------------------------------------- the model in training
 
@@ -291,26 +69,6 @@ class ContrastiveStep(nn.Module):
         pose = self.model.encode_poses(frames, mask)
         text = self.model.project_texts(texts) if isinstance(texts, torch.Tensor) else self.model.encode_texts(texts)
         return pose, text, self.model.scale()
-
-
-def text_features(model: SignCLIP, prompts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
-    """Pooled text-tower outputs (len(prompts), D_text) before projection, computed without gradients."""
-    chunks = []
-    with torch.no_grad():
-        for start in range(0, len(prompts), batch_size):
-            tokens = {
-                k: v.to(model.device) for k, v in model.tokenize(list(prompts[start : start + batch_size])).items()
-            }
-            chunks.append(model.text_encoder(**tokens).float())
-    return torch.cat(chunks)
-
-
-def embed_prompts(model: SignCLIP, prompts: Sequence[str], cached: torch.Tensor | None) -> np.ndarray:
-    """Normalized text embeddings (len(prompts), E) as numpy, from cached features when available."""
-    if cached is None:
-        return model.embed_texts(list(prompts))
-    with torch.no_grad():
-        return model.project_texts(cached.to(model.device)).float().cpu().numpy()
 
 
 def build_optimizer(model: SignCLIP, config: TrainConfig) -> torch.optim.AdamW:
@@ -348,6 +106,14 @@ def _training_state(model: SignCLIP) -> dict[str, torch.Tensor]:
 
 
 # ----------------------------------------------------------------------------- the loop
+
+
+def trained_model_name(model: Any, base_name: str, output_dir: Path) -> str:
+    """The name a trained model carries (in its config.json and in the search store): `model.name` when the
+    config sets it, else `<base name>-<output folder name>`, so runs from one base do not share a name."""
+    if isinstance(model, Mapping) and model.get("name"):
+        return str(model["name"])
+    return f"{base_name}-{Path(output_dir).resolve().name}"
 
 
 @dataclass
@@ -394,9 +160,10 @@ class Trainer:
 
         spec = model_config(dict(config.model) if isinstance(config.model, dict) else config.model)
         poses = read_table_poses(train_rows, progress=self.progress)
+        pipeline = Pipeline.from_config(spec.preprocess, augment=config.augment)
         spec = dataclasses.replace(
             spec,
-            input_features=Pipeline.from_config(spec.preprocess).feature_size(poses[0]),
+            input_features=pipeline.feature_size(poses[0]),
             name=trained_model_name(config.model, spec.name, self.output_dir),
         )
         self.model = create_model(spec, seed=config.seed, device=context.device)
@@ -406,7 +173,6 @@ class Trainer:
         index = {prompt: i for i, prompt in enumerate(self.prompts)}
         labels = [index[p] for p in prompts]
         self.cached = text_features(self.model, self.prompts) if self.model.config.freeze_text else None
-        pipeline = training_pipeline(self.model.config.preprocess, config.augment)
         self.dataset = PoseTextDataset(poses, labels, pipeline, self.model.config.max_frames, config.seed)
         self.sampler = LabelUniqueBatchSampler(
             labels, config.batch_size, config.seed, num_replicas=context.world_size, rank=context.rank
@@ -414,7 +180,9 @@ class Trainer:
         self.loader = torch.utils.data.DataLoader(
             self.dataset, batch_sampler=self.sampler, collate_fn=collate, num_workers=config.num_workers
         )
-        self.validation = _Validation(self.model, val_rows, config, self.progress) if val_rows is not None else None
+        self.validation = (
+            Validation(self.model, val_rows, config.val_group_by, self.progress) if val_rows is not None else None
+        )
 
         self.step = ContrastiveStep(self.model)
         if context.world_size > 1:
@@ -504,7 +272,7 @@ class Trainer:
         last = epoch + 1 == config.epochs
         improved = last and self.validation is None  # without validation the final model is the best
         if self.context.is_main and self.validation is not None and ((epoch + 1) % config.eval_every == 0 or last):
-            row.update(_flatten(self.validation.run()))
+            row.update(self.validation.run())
             value = row[f"val_{config.val_metric}"]
             improved = self.best is None or _better(value, self.best, config.val_metric)
             self.best = value if improved else self.best
@@ -548,37 +316,6 @@ def _split(table: pd.DataFrame, name: str, key: str) -> pd.DataFrame:
         splits = sorted(set(table["split"]) - {""}) or "none"
         raise TrainingError(f"no rows in split {name!r} ({key}); the data's splits are {splits}")
     return rows
-
-
-class _Validation:
-    """Retrieval on the validation split: poses preprocessed once, prompts rendered once."""
-
-    def __init__(self, model: SignCLIP, rows: pd.DataFrame, config: TrainConfig, progress: bool):
-        self.model = model
-        self.tensors = [model.preprocess(pose) for pose in read_table_poses(rows, progress)]
-        self.prompts = render_prompts(model.config.prompt, rows)
-        self.unique_prompts = sorted(set(self.prompts))
-        self.cached = text_features(model, self.unique_prompts) if model.config.freeze_text else None
-        try:
-            self.groups = group_values(rows, config.val_group_by)
-        except EvaluationError as error:
-            raise ConfigError(f"training config: val_group_by: {error}") from None
-
-    def run(self) -> dict:
-        """Return the retrieval_report of the current model on the validation rows."""
-        pose_embeddings = self.model.embed_pose_tensors(self.tensors)
-        text_embeddings = dict(
-            zip(self.unique_prompts, embed_prompts(self.model, self.unique_prompts, self.cached), strict=True)
-        )
-
-        def score(candidates: list[str], rows: np.ndarray) -> np.ndarray:
-            return np.stack([text_embeddings[t] for t in candidates]) @ pose_embeddings[rows].T
-
-        return retrieval_report(self.prompts, score, self.groups)
-
-
-def _flatten(report: dict) -> dict[str, float]:
-    return {f"val_{direction}.{key}": value for direction in ("t2v", "v2t") for key, value in report[direction].items()}
 
 
 def _better(value: float, best: float, metric: str) -> bool:
