@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -79,9 +80,13 @@ def _table(args: argparse.Namespace):
 def run_evaluate(args: argparse.Namespace) -> int:
     from signclip.evaluate import evaluate_model, probe_model
     from signclip.model.hub import load_model
+    from signclip.model.identity import untrained_warning
 
     table = _table(args)
     model = load_model(args.model)
+    warning = untrained_warning(model)
+    if warning:
+        print(warning, file=sys.stderr)
     report = evaluate_model(
         model, table, args.split, args.group_by, args.flip, args.prompt, args.neighbours, progress=not args.json
     )

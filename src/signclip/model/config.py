@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from signclip.data.prompts import resolve_template
-from signclip.dataclass_config import from_mapping
+from signclip.dataclass_config import check_values, from_mapping, in_range, upper_bounds
 from signclip.errors import ConfigError
 
 CONFIGS_DIR = Path(__file__).parent / "configs"
@@ -29,6 +29,11 @@ ARCHITECTURES = {"signclip": "signclip.model.signclip", "mmpt": "signclip.model.
 LONG_POSE_MODES = ("subsample", "windows")
 TEXT_POOLING = ("mean", "cls", "mean_without_cls")
 SIMILARITIES = ("cosine", "dot")
+# Bounds that keep a config from asking for more memory than a machine has (or an integer overflow):
+MAX_SIZE = 1 << 16  # a width, embedding size, feature count or vocabulary
+MAX_FRAMES = 1 << 16
+MAX_LAYERS = 256
+MAX_TOWERS = 64
 RENAMED_KEYS = {"embed_dim": "tower_dim"}  # a key of older config files -> its name now
 
 
@@ -121,16 +126,22 @@ class ModelConfig:
             (self.towers >= 1, "towers", "must be at least 1"),
             (self.input_features >= 1, "input_features", "must be at least 1"),
             (self.max_frames >= 1, "max_frames", "must be at least 1"),
+            *upper_bounds(
+                self,
+                {"tower_dim": MAX_SIZE, "towers": MAX_TOWERS, "input_features": MAX_SIZE, "max_frames": MAX_FRAMES},
+            ),
             (self.long_pose in LONG_POSE_MODES, "long_pose", f"must be one of {list(LONG_POSE_MODES)}"),
-            (self.logit_scale_init > 0, "logit_scale_init", "must be positive"),
+            (in_range(self.logit_scale_init, 1e-6, 100), "logit_scale_init", "must be positive (at most 100)"),
             (self.similarity in SIMILARITIES, "similarity", f"must be one of {list(SIMILARITIES)}"),
-            (self.text_encoder.max_length >= 2, "text_encoder.max_length", "must be at least 2"),
+            (
+                in_range(self.text_encoder.max_length, 2, MAX_SIZE),
+                "text_encoder.max_length",
+                f"must be in [2, {MAX_SIZE}]",
+            ),
             (self.text_encoder.pooling in TEXT_POOLING, "text_encoder.pooling", f"must be one of {list(TEXT_POOLING)}"),
             (isinstance(self.preprocess, str | list), "preprocess", "must be a preset name or a list of steps"),
         ]
-        for ok, key, problem in checks:
-            if not ok:
-                raise ConfigError(f"{source}: {key} {problem}, got {_lookup(self, key)!r}")
+        check_values(self, checks, source)
         try:
             resolve_template(self.prompt)
         except ConfigError as error:
@@ -149,12 +160,6 @@ def _current_keys(data: Mapping[str, Any], source: str) -> dict[str, Any]:
                 raise ConfigError(f"{source}: {old!r} is the former name of {new!r}; set only one of them")
             data[new] = data.pop(old)
     return data
-
-
-def _lookup(config: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        config = getattr(config, part)
-    return config
 
 
 # ----------------------------------------------------------------------------- registry

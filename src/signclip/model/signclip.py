@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from signclip.errors import PoseLayoutError
 from signclip.model.config import Architecture, ModelConfig
+from signclip.model.identity import Provenance
 from signclip.model.pose_encoder import PoseEncoder, PoseEncoderConfig
 from signclip.model.text_encoder import TextEncoder
 from signclip.poses.io import read_pose
@@ -89,6 +90,7 @@ class SignCLIP(nn.Module):
         self.text_encoder = text_encoder
         self.text_projection = text_projection or nn.Linear(text_encoder.output_dim, config.tower_dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(float(config.logit_scale_init)))
+        self.provenance = Provenance("untrained")  # set by load_model, the trainer and the converter
         self._pipeline: Pipeline | None = None
 
     @property
@@ -99,6 +101,11 @@ class SignCLIP(nn.Module):
     def embed_dim(self) -> int:
         """The length of an embedding: `config.tower_dim` per tower."""
         return self.config.tower_dim * self.config.towers
+
+    @property
+    def trained(self) -> bool | None:
+        """Whether the weights were trained or converted (True), are untrained (False), or unknown (None)."""
+        return self.provenance.trained
 
     @property
     def device(self) -> torch.device:

@@ -11,11 +11,15 @@ from typing import Any
 import yaml
 
 from signclip.data.table import TableSource
-from signclip.dataclass_config import from_mapping
+from signclip.dataclass_config import check_values, from_mapping, upper_bounds
 from signclip.errors import ConfigError
+from signclip.model.config import RENAMED_KEYS, ModelConfig, model_config
 from signclip.model.identity import DEFAULT_MODEL
 
 LOWER_IS_BETTER = ("MedR",)
+MAX_BATCH = 1 << 20
+MAX_EPOCHS = 1 << 20
+MAX_LR = 1000.0  # also the bound of weight_decay; beyond it (or infinite) training only diverges
 
 
 @dataclass
@@ -58,12 +62,29 @@ class TrainConfig:
             (self.num_workers >= 0, "num_workers", "must not be negative"),
             (self.torch_threads >= 0, "torch_threads", "must not be negative"),
             (isinstance(self.augment, list), "augment", "must be a list of transform steps"),
+            *upper_bounds(
+                self,
+                {
+                    "batch_size": MAX_BATCH,
+                    "epochs": MAX_EPOCHS,
+                    "lr": MAX_LR,
+                    "weight_decay": MAX_LR,
+                    "warmup_epochs": MAX_EPOCHS,
+                },
+            ),
         ]
-        for ok, key, problem in checks:
-            if not ok:
-                raise ConfigError(f"training config: {key} {problem}, got {getattr(self, key)!r}")
+        check_values(self, checks, "training config")
         metric_direction(self.val_metric)
         self.data.check("training config")
+        self.model_config()
+
+    def model_config(self) -> ModelConfig:
+        """The model config `model` names (a registered name, a file, or a mapping over a `base`); ConfigError
+        naming the bad key."""
+        try:
+            return model_config(dict(self.model) if isinstance(self.model, dict) else self.model)
+        except ConfigError as error:
+            raise ConfigError(f"training config: model: {str(error).removeprefix('model config: ')}") from None
 
 
 def metric_direction(name: str) -> tuple[str, str]:
@@ -100,6 +121,9 @@ def apply_override(data: dict, assignment: str) -> None:
             raise ConfigError(f"--set {assignment!r}: {'.'.join(parts[: depth + 1])} is not a section")
         node[part] = child
         node = child
+    if parts[:-1] == ["model"]:  # a model key's former or current name: the one set replaces the other
+        other_name = {**RENAMED_KEYS, **{new: old for old, new in RENAMED_KEYS.items()}}
+        node.pop(other_name.get(parts[-1], ""), None)
     node[parts[-1]] = value
 
 

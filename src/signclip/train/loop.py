@@ -36,8 +36,8 @@ from signclip.data.prompts import render_prompts
 from signclip.data.sampler import LabelUniqueBatchSampler
 from signclip.data.table import read_table_poses
 from signclip.errors import SignclipError
-from signclip.model.config import model_config
 from signclip.model.hub import create_model, save_model
+from signclip.model.identity import Provenance, utc_now
 from signclip.model.loss import contrastive_loss
 from signclip.model.signclip import SignCLIP
 from signclip.poses.io import write_bytes_atomically
@@ -158,7 +158,7 @@ class Trainer:
         train_rows = _split(self.table, config.data.train_split, "data.train_split")
         val_rows = _split(self.table, config.data.val_split, "data.val_split") if config.data.val_split else None
 
-        spec = model_config(dict(config.model) if isinstance(config.model, dict) else config.model)
+        spec = config.model_config()
         poses = read_table_poses(train_rows, progress=self.progress)
         pipeline = Pipeline.from_config(spec.preprocess, augment=config.augment)
         spec = dataclasses.replace(
@@ -249,6 +249,7 @@ class Trainer:
                 positives=all_labels[:, None] == all_labels[None, :],
                 towers=self.model.config.towers,
             )
+            self._check_finite(loss, epoch, len(losses))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
@@ -266,6 +267,36 @@ class Trainer:
             "logit_scale": float(self.model.scale().detach()),
         }
 
+    def _check_finite(self, loss: torch.Tensor, epoch: int, batch: int) -> None:
+        """Stop the run (TrainingError, before the weights change) when the loss is NaN or infinite."""
+        if torch.isfinite(loss):
+            return
+        step = epoch * self.steps_per_epoch + batch + 1
+        saved = self.output_dir / BEST_DIR
+        kept = (
+            f"{saved} holds the best model of the epochs before"
+            if self.best is not None and saved.is_dir()
+            else "no model was saved as best"
+        )
+        raise TrainingError(
+            f"epoch {epoch + 1}, step {step}: the training loss is {loss.item()} (not finite), so training "
+            f"stopped; {kept}. Lower lr (now {self.config.lr:g}) or grad_clip, or look for extreme coordinates "
+            "in the data"
+        )
+
+    def _save_best(self, epochs: int) -> None:
+        """Write the model to OUTPUT_DIR/best with its provenance: this run, its data, `epochs` trained."""
+        self.model.provenance = Provenance(
+            "trained",
+            run=str(self.output_dir.resolve()),
+            data=dataclasses.asdict(self.config.data),
+            epochs=epochs,
+            val_metric=self.config.val_metric if self.best is not None else None,
+            val_value=self.best,
+            created=utc_now(),
+        )
+        save_model(self.model, self.output_dir / BEST_DIR)
+
     def finish_epoch(self, epoch: int, row: dict[str, float]) -> None:
         """Validate when due, then (rank 0) save best/ on improvement, the checkpoint and the metrics."""
         config = self.config
@@ -279,7 +310,7 @@ class Trainer:
         self.history.append(row)
         if self.context.is_main:
             if improved:
-                save_model(self.model, self.output_dir / BEST_DIR)
+                self._save_best(epoch + 1)
             _save_checkpoint(
                 self.output_dir / CHECKPOINT_FILE,
                 self.model,
@@ -306,7 +337,7 @@ class Trainer:
         if self.context.is_main:
             best_dir = self.output_dir / BEST_DIR
             if not best_dir.exists():
-                save_model(self.model, best_dir)
+                self._save_best(len(self.history))
         return TrainResult(self.output_dir, best_dir, self.best, self.history)
 
 
