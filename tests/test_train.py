@@ -296,3 +296,17 @@ def test_trained_models_are_named_after_their_run(tmp_path):
     assert trained_model_name("signclip-small", "signclip-small", tmp_path / "fs") == "signclip-small-fs"
     assert trained_model_name({"base": "signclip-small"}, "signclip-small", tmp_path / "a") == "signclip-small-a"
     assert trained_model_name({"base": "signclip-small", "name": "mine"}, "signclip-small", tmp_path) == "mine"
+
+
+def test_boston_2d_keypoints_train_with_their_layouts_preprocessing(require_shared, tmp_path, capsys):
+    from signclip.data.datasets import prepare_dataset
+    from signclip.data.manifest import write_manifest
+
+    table = prepare_dataset("rwth-boston-104", require_shared("data/rwth-boston-104"), work_dir=tmp_path / "poses")
+    subset = pd.concat([table[table["split"] == "train"].head(60), table[table["split"] == "test"].head(20)])
+    manifest = write_manifest(subset, tmp_path / "boston.csv")
+    overrides = ["data.synthetic=null", f"data.manifest={manifest}", "epochs=1", f"output_dir={tmp_path / 'run'}"]
+    assert main(["train", str(SYNTHETIC), *[part for o in overrides for part in ("--set", o)]]) == 0
+    assert "note: preprocessing 'hands' does not fit these poses (" in capsys.readouterr().err
+    model = load_model(tmp_path / "run" / "best")
+    assert model.config.preprocess == "keypoints_2d" and model.config.input_features == 6  # 3 points, x and y

@@ -36,7 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     methods = baseline.add_subparsers(dest="baseline_method", required=True, metavar="METHOD")
     dtw = methods.add_parser("dtw", help="nearest neighbour by dynamic time warping on normalized hand keypoints")
     _add_data_arguments(dtw)
-    dtw.add_argument("--preprocess", default="fingerclip", help="preprocessing preset (default: fingerclip)")
+    dtw.add_argument(
+        "--preprocess", default="fingerclip",
+        help="preprocessing preset (default: fingerclip; poses it does not fit, such as RWTH-BOSTON-104's 2D "
+        "hands and nose, get their layout's preset, keypoints_2d)",
+    )  # fmt: skip
     dtw.add_argument("--band", type=float, help="Sakoe-Chiba band as a fraction of the sequence (default: none)")
     dtw.set_defaults(func=run_dtw)
 
@@ -103,6 +107,8 @@ def run_dtw(args: argparse.Namespace) -> int:
 
     report = dtw_report(_table(args), args.split, args.group_by, args.preprocess, args.band, progress=not args.json)
     if not args.json:
+        if "note" in report:
+            print(f"note: {report['note']}", file=sys.stderr)
         print(f"references: {report['references']}")
     _print(report, args.json)
     return 0

@@ -10,7 +10,7 @@ import torch
 from pose_format import Pose
 
 from signclip.data.table import load_table
-from signclip.errors import ConfigError
+from signclip.errors import ConfigError, naming_the_pose
 from signclip.model.signclip import pad_pose_tensors
 from signclip.poses.transforms import Pipeline, PoseTensor, fit_length
 from signclip.train.config import TrainConfig
@@ -29,15 +29,24 @@ def load_training_table(config: TrainConfig, generate: bool = True) -> pd.DataFr
 
 class PoseTextDataset(torch.utils.data.Dataset):
     """Poses held in memory, preprocessed afresh at every access: item i -> (PoseTensor, label id).
+    `names` (their files) name a pose that the pipeline cannot preprocess.
 
     The pipeline's leading deterministic steps (up to its first augmentation) run once, here; the
     rest runs at every access. The augmentation of item i in epoch e uses numpy Generator([seed, e, i]),
     so an epoch is the same however it is batched or resumed.
     """
 
-    def __init__(self, poses: Sequence[Pose], labels: Sequence[int], pipeline: Pipeline, max_frames: int, seed: int):
+    def __init__(
+        self,
+        poses: Sequence[Pose],
+        names: Sequence[str],
+        labels: Sequence[int],
+        pipeline: Pipeline,
+        max_frames: int,
+        seed: int,
+    ):
         fixed, self.pipeline = split_pipeline(pipeline)
-        self.poses = [fixed.apply(pose) for pose in poses]
+        self.poses = [naming_the_pose(name, fixed.apply, pose) for pose, name in zip(poses, names, strict=True)]
         self.labels, self.max_frames, self.seed = list(labels), max_frames, seed
         self.epoch = 0
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,13 +36,13 @@ from signclip.data.manifest import write_manifest
 from signclip.data.prompts import render_prompts
 from signclip.data.sampler import LabelUniqueBatchSampler
 from signclip.data.table import read_table_poses
-from signclip.errors import SignclipError
+from signclip.errors import SignclipError, naming_the_pose
 from signclip.model.hub import create_model, save_model
 from signclip.model.identity import Provenance, utc_now
 from signclip.model.loss import contrastive_loss
 from signclip.model.signclip import SignCLIP
 from signclip.poses.io import write_bytes_atomically
-from signclip.poses.transforms import Pipeline
+from signclip.poses.transforms import Pipeline, fitting_preprocess
 from signclip.train.config import LOWER_IS_BETTER, TrainConfig
 from signclip.train.data import PoseTextDataset, collate, load_training_table
 from signclip.train.distributed import Distributed, gather_with_grad, setup_distributed
@@ -160,9 +161,14 @@ class Trainer:
 
         spec = config.model_config()
         poses = read_table_poses(train_rows, progress=self.progress)
-        pipeline = Pipeline.from_config(spec.preprocess, augment=config.augment)
+        names = [str(path) for path in train_rows["pose_path"]]
+        preprocess, note = naming_the_pose(names[0], fitting_preprocess, spec.preprocess, poses[0])
+        if note and context.is_main:
+            print(f"note: {note}", file=sys.stderr)
+        pipeline = Pipeline.from_config(preprocess, augment=config.augment)
         spec = dataclasses.replace(
             spec,
+            preprocess=preprocess,
             input_features=pipeline.feature_size(poses[0]),
             name=trained_model_name(config.model, spec.name, self.output_dir),
         )
@@ -173,7 +179,7 @@ class Trainer:
         index = {prompt: i for i, prompt in enumerate(self.prompts)}
         labels = [index[p] for p in prompts]
         self.cached = text_features(self.model, self.prompts) if self.model.config.freeze_text else None
-        self.dataset = PoseTextDataset(poses, labels, pipeline, self.model.config.max_frames, config.seed)
+        self.dataset = PoseTextDataset(poses, names, labels, pipeline, self.model.config.max_frames, config.seed)
         self.sampler = LabelUniqueBatchSampler(
             labels, config.batch_size, config.seed, num_replicas=context.world_size, rank=context.rank
         )

@@ -42,7 +42,8 @@ class Validation:
 
     def __init__(self, model: SignCLIP, rows: pd.DataFrame, group_by: str | None, progress: bool):
         self.model = model
-        self.tensors = [model.preprocess(pose) for pose in read_table_poses(rows, progress)]
+        poses = read_table_poses(rows, progress)
+        self.tensors = [model.preprocess(pose, str(path)) for pose, path in zip(poses, rows["pose_path"], strict=True)]
         self.prompts = render_prompts(model.config.prompt, rows)
         self.unique_prompts = sorted(set(self.prompts))
         self.cached = text_features(model, self.unique_prompts) if model.config.freeze_text else None

@@ -12,8 +12,15 @@ Modules: `core` (PoseTensor, length, cropping, helpers), `selection`, `normaliza
 from signclip.poses.transforms.augmentation import Affine, Noise
 from signclip.poses.transforms.core import PoseTensor, crop_pose, fit_length, pose_to_tensor
 from signclip.poses.transforms.mirroring import DominantHand, Mirror, hand_activity, mirror_pose
-from signclip.poses.transforms.normalization import Anonymize, NormalizeHands3D, NormalizeShoulders, ScaleZ
-from signclip.poses.transforms.pipeline import PIPELINE_PRESETS, TRANSFORMS, Pipeline, build_transform
+from signclip.poses.transforms.normalization import Anonymize, Center, NormalizeHands3D, NormalizeShoulders, ScaleZ
+from signclip.poses.transforms.pipeline import (
+    PIPELINE_PRESETS,
+    TRANSFORMS,
+    Pipeline,
+    build_transform,
+    fitting_preprocess,
+    layout_preset,
+)
 from signclip.poses.transforms.selection import HideLegs, KeepDims, Select, component_preset, select_points
 from signclip.poses.transforms.timing import FrameDropout, ResampleFPS, Speed
 
@@ -22,6 +29,7 @@ __all__ = [
     "TRANSFORMS",
     "Affine",
     "Anonymize",
+    "Center",
     "DominantHand",
     "FrameDropout",
     "HideLegs",
@@ -40,7 +48,9 @@ __all__ = [
     "component_preset",
     "crop_pose",
     "fit_length",
+    "fitting_preprocess",
     "hand_activity",
+    "layout_preset",
     "mirror_pose",
     "pose_to_tensor",
     "select_points",

@@ -47,6 +47,33 @@ class NormalizeShoulders:
 
 
 @dataclass(frozen=True)
+class Center:
+    """Shift image-space points by the mean position over the sequence of `point` (in whichever component
+    has a point of that name), or of all visible points when the pose has no such point, then divide them
+    by `scale` (default: the header's frame width). For layouts without shoulders, e.g. RWTH-BOSTON-104's
+    2D positions of both hands and the nose. A sequence in which nothing is visible raises PoseLayoutError.
+    """
+
+    point: str = "nose"
+    scale: float | None = None
+    augmentation: ClassVar[bool] = False
+
+    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+        data, confidence = first_person(pose)
+        moved = image_points(pose.header, data.shape[2])
+        chosen = [i for (_, name), i in point_index(pose.header).items() if name == self.point] or np.flatnonzero(moved)
+        visible = present_mask(confidence[:, 0, chosen])
+        if not visible.any():
+            raise PoseLayoutError(f"center: no visible point to center on ({self.point!r} or any other)")
+        center = data[:, 0, chosen][visible].mean(axis=0)
+        scale = self.scale if self.scale is not None else pose.header.dimensions.width
+        if not scale or scale <= 0:
+            raise PoseLayoutError(f"center needs a positive scale; the pose header's width is {scale}")
+        data[:, :, moved] = (data[:, :, moved] - center) / scale
+        return with_body(pose, data * (confidence[..., None] > 0), confidence)
+
+
+@dataclass(frozen=True)
 class ScaleZ:
     """Multiply z of the image-space points by `factor` (default: the frame width from the header).
 

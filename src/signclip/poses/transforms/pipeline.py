@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 from pose_format import Pose
+from pose_format.pose_header import PoseHeader
 
 from signclip.errors import ConfigError, PoseLayoutError
+from signclip.poses import holistic
 from signclip.poses.transforms.augmentation import Affine, Noise
 from signclip.poses.transforms.core import PoseTensor, pose_to_tensor
 from signclip.poses.transforms.mirroring import DominantHand, Mirror
-from signclip.poses.transforms.normalization import Anonymize, NormalizeHands3D, NormalizeShoulders, ScaleZ
+from signclip.poses.transforms.normalization import Anonymize, Center, NormalizeHands3D, NormalizeShoulders, ScaleZ
 from signclip.poses.transforms.selection import HideLegs, KeepDims, Select
 from signclip.poses.transforms.timing import FrameDropout, ResampleFPS, Speed
 
@@ -23,6 +25,7 @@ TRANSFORMS: dict[str, type] = {
     "select": Select,
     "hide_legs": HideLegs,
     "normalize_shoulders": NormalizeShoulders,
+    "center": Center,
     "normalize_hands_3d": NormalizeHands3D,
     "scale_z": ScaleZ,
     "dominant_hand": DominantHand,
@@ -56,6 +59,10 @@ PIPELINE_PRESETS: dict[str, list[dict[str, Any]]] = {
         {"name": "normalize_shoulders"},
         {"name": "select", "preset": "upper_body_hands"},
     ],
+    # 2D keypoints without MediaPipe Holistic's components (no shoulders, no z), such as RWTH-BOSTON-104's
+    # hands and nose: centred on the nose (or the centroid) and divided by the frame width. layout_preset
+    # chooses it for such poses.
+    "keypoints_2d": [{"name": "center"}],
     # The released FingerCLIP (rwthfs_scratch_hand_dominant_aug): shoulder normalization of the whole
     # pose, then the right hand as it is (no mirroring, no 3D hand normalization), x, y, z.
     "mmpt_fingerclip": [
@@ -63,6 +70,30 @@ PIPELINE_PRESETS: dict[str, list[dict[str, Any]]] = {
         {"name": "select", "components": ["RIGHT_HAND_LANDMARKS"]},
     ],
 }
+
+
+def layout_preset(header: PoseHeader) -> str | None:
+    """The preset for poses whose layout the Holistic presets cannot read: "keypoints_2d" for 2D points
+    without MediaPipe Holistic's body and hands (e.g. RWTH-BOSTON-104's hands and nose); None otherwise."""
+    names = {component.name for component in header.components}
+    flat = all(len(component.format) <= 3 for component in header.components)  # XYC: two coordinates
+    if header.components and flat and not names & {holistic.BODY, *holistic.HANDS}:
+        return "keypoints_2d"
+    return None
+
+
+def fitting_preprocess(config: str | list, pose: Pose) -> tuple[str | list, str | None]:
+    """Return (`config`, None) when `config` preprocesses `pose`; else the preset that `pose`'s layout calls
+    for (layout_preset) and a note that says why. The PoseLayoutError of `config` when no preset fits."""
+    try:
+        Pipeline.from_config(config)(pose)
+    except PoseLayoutError as error:
+        chosen = layout_preset(pose.header)
+        if chosen is None or chosen == config:
+            raise
+        note = f"preprocessing {config!r} does not fit these poses ({error}); using {chosen!r}, their layout's preset"
+        return chosen, note
+    return config, None
 
 
 def preset_steps(config: str | list[dict[str, Any] | str]) -> list[dict[str, Any] | str]:

@@ -59,8 +59,10 @@ def select_points(pose: Pose, layout: list[tuple[str, list[str]]], missing: str 
     if absent and missing == "error":
         raise PoseLayoutError(
             f"the pose lacks {len(absent)} of the {len(wanted)} points this selection needs, e.g. "
-            f"{absent[:4]}; its components are {[(c.name, len(c.points)) for c in pose.header.components]} "
-            f"(use missing='zero' to fill absent points with zeros)"
+            f"{absent[:4]}; its components are {[(c.name, len(c.points)) for c in pose.header.components]}. "
+            "Extract MediaPipe Holistic poses from the video (signclip extract VIDEO -o DIR), choose a model "
+            "whose preprocessing fits this layout, or, for a pose reduced upstream, add `missing: zero` to the "
+            "select step of the model's `preprocess` to fill the absent points with zeros"
         )
     data, confidence = first_person(pose)
     frames, people, _, dims = data.shape
