@@ -2,12 +2,12 @@
 
 `config` holds TrainConfig and its `--set` overrides, `data` the training table and dataset,
 `distributed` the process group and all-gather, `validation` retrieval on the validation split,
-and `loop` the Trainer with its checkpoints. The names below are the entry points.
+`checkpoint` the resumable checkpoints, and `loop` the Trainer. The names below are the entry points.
 """
 
-from signclip.train.config import TrainConfig, load_train_config, metric_direction
+from signclip.train.config import TrainConfig, TrainingError, load_train_config, metric_direction
 from signclip.train.data import load_training_table
-from signclip.train.loop import TrainingError, TrainResult, train
+from signclip.train.loop import TrainResult, train
 
 __all__ = [
     "TrainConfig",

@@ -12,7 +12,7 @@ import yaml
 
 from signclip.data.table import TableSource
 from signclip.dataclass_config import check_values, from_mapping, upper_bounds
-from signclip.errors import ConfigError
+from signclip.errors import ConfigError, SignclipError
 from signclip.model.config import RENAMED_KEYS, ModelConfig, model_config
 from signclip.model.identity import DEFAULT_MODEL
 
@@ -20,6 +20,11 @@ LOWER_IS_BETTER = ("MedR",)
 MAX_BATCH = 1 << 20
 MAX_EPOCHS = 1 << 20
 MAX_LR = 1000.0  # also the bound of weight_decay; beyond it (or infinite) training only diverges
+
+
+class TrainingError(SignclipError):
+    """Training cannot start or go on: an empty split, no poses, a checkpoint that does not fit, or a loss
+    that is no longer finite."""
 
 
 @dataclass

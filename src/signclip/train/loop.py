@@ -15,7 +15,6 @@ Read top to bottom:
 from __future__ import annotations
 
 import dataclasses
-import io
 import math
 import sys
 import time
@@ -36,14 +35,15 @@ from signclip.data.manifest import write_manifest
 from signclip.data.prompts import render_prompts
 from signclip.data.sampler import LabelUniqueBatchSampler
 from signclip.data.table import read_table_poses
-from signclip.errors import SignclipError, naming_the_pose
+from signclip.errors import naming_the_pose
 from signclip.model.hub import create_model, save_model
 from signclip.model.identity import Provenance, utc_now
 from signclip.model.loss import contrastive_loss
 from signclip.model.signclip import SignCLIP
 from signclip.poses.io import write_bytes_atomically
 from signclip.poses.transforms import Pipeline, fitting_preprocess
-from signclip.train.config import LOWER_IS_BETTER, TrainConfig
+from signclip.train.checkpoint import load_checkpoint, save_checkpoint, write_metrics
+from signclip.train.config import LOWER_IS_BETTER, TrainConfig, TrainingError
 from signclip.train.data import PoseTextDataset, collate, load_training_table
 from signclip.train.distributed import Distributed, gather_with_grad, setup_distributed
 from signclip.train.validation import Validation, text_features
@@ -93,19 +93,6 @@ def warmup_cosine(warmup_steps: int, total_steps: int):
     return factor
 
 
-def _excluded_keys(model: SignCLIP) -> set[str]:
-    """State keys a checkpoint leaves out: a frozen text tower's weights (they come from the pretrained model)."""
-    if not model.config.freeze_text:
-        return set()
-    return {key for key in model.state_dict() if key.startswith("text_encoder.")}
-
-
-def _training_state(model: SignCLIP) -> dict[str, torch.Tensor]:
-    """The model's state as a checkpoint keeps it (see `_excluded_keys`)."""
-    excluded = _excluded_keys(model)
-    return {key: value for key, value in model.state_dict().items() if key not in excluded}
-
-
 # ----------------------------------------------------------------------------- the loop
 
 
@@ -125,10 +112,6 @@ class TrainResult:
     best_dir: Path | None
     best_metric: float | None
     history: list[dict]
-
-
-class TrainingError(SignclipError):
-    """Training cannot start: an empty split, no poses, or a checkpoint that does not fit."""
 
 
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
@@ -217,7 +200,7 @@ class Trainer:
     def restore(self) -> None:
         """Continue from OUTPUT_DIR/checkpoint.pt."""
         path = self.output_dir / CHECKPOINT_FILE
-        self.start_epoch, self.best, self.history = _load_checkpoint(path, self.model, self.optimizer, self.scheduler)
+        self.start_epoch, self.best, self.history = load_checkpoint(path, self.model, self.optimizer, self.scheduler)
 
     def write_setup(self) -> None:
         """Write the resolved config and the split manifest next to the results (rank 0)."""
@@ -317,7 +300,7 @@ class Trainer:
         if self.context.is_main:
             if improved:
                 self._save_best(epoch + 1)
-            _save_checkpoint(
+            save_checkpoint(
                 self.output_dir / CHECKPOINT_FILE,
                 self.model,
                 self.optimizer,
@@ -326,7 +309,7 @@ class Trainer:
                 self.best,
                 self.history,
             )
-            _write_metrics(self.output_dir / METRICS_FILE, self.history)
+            write_metrics(self.output_dir / METRICS_FILE, self.history)
             if self.writer is not None:
                 for key, value in row.items():
                     self.writer.add_scalar(key, value, row["step"])
@@ -364,42 +347,6 @@ def _epoch_line(row: dict, metric: str) -> str:
     if f"val_{metric}" in row:
         line += f", val {metric} {row[f'val_{metric}']:.4f}"
     return line
-
-
-def _save_checkpoint(path: Path, model, optimizer, scheduler, epoch: int, best, history: list[dict]) -> None:
-    buffer = io.BytesIO()
-    torch.save(
-        {
-            "model": _training_state(model),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "epoch": epoch,
-            "best": best,
-            "history": history,
-        },
-        buffer,
-    )
-    write_bytes_atomically(buffer.getvalue(), path)
-
-
-def _load_checkpoint(path: Path, model, optimizer, scheduler) -> tuple[int, float | None, list[dict]]:
-    if not path.is_file():
-        raise TrainingError(f"{path}: no checkpoint to resume from (train without --resume first)")
-    try:
-        state = torch.load(path, map_location=model.device, weights_only=False)
-        missing, unexpected = model.load_state_dict(state["model"], strict=False)
-        missing = [key for key in missing if key not in _excluded_keys(model)]
-        if missing or unexpected:
-            raise RuntimeError(f"missing weights {missing[:5]}, unexpected weights {unexpected[:5]}")
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-    except (RuntimeError, KeyError, ValueError, OSError, EOFError) as error:
-        raise TrainingError(f"{path}: the checkpoint does not fit this config: {error}") from None
-    return int(state["epoch"]), state["best"], list(state["history"])
-
-
-def _write_metrics(path: Path, history: list[dict]) -> None:
-    write_bytes_atomically(pd.DataFrame(history).to_csv(index=False).encode(), path)
 
 
 def _tensorboard(output_dir: Path):
