@@ -101,6 +101,21 @@ def _dtw_chunk(
     return (ends / (query_length + reference_length)).reshape(q, r)
 
 
+def preprocessed_poses(
+    table: pd.DataFrame, preprocess: str | list = DEFAULT_PREPROCESS, progress: bool = False
+) -> tuple[list[PoseTensor], str | list, str | None]:
+    """Read every row's pose (cut to its segment) and preprocess it: returns (one PoseTensor per row, the
+    preprocessing used, a note when `preprocess` did not fit the poses and their layout's preset was used
+    instead, else None). PoseLayoutError naming the file when no preprocessing fits."""
+    poses = read_table_poses(table, progress)
+    if not poses:
+        return [], preprocess, None
+    names = [str(path) for path in table["pose_path"]]
+    preprocess, note = naming_the_pose(names[0], fitting_preprocess, preprocess, poses[0])
+    pipeline = Pipeline.from_config(preprocess)
+    return [naming_the_pose(name, pipeline, pose) for pose, name in zip(poses, names, strict=True)], preprocess, note
+
+
 def dtw_report(
     table: pd.DataFrame,
     split: str | None = None,
@@ -123,13 +138,7 @@ def dtw_report(
     leave_one_out = len(references) == 0
     if leave_one_out:
         references = evaluated
-    poses = read_table_poses(table, progress)
-    names = [str(path) for path in table["pose_path"]]
-    preprocess, note = (
-        naming_the_pose(names[0], fitting_preprocess, preprocess, poses[0]) if poses else (preprocess, None)
-    )
-    pipeline = Pipeline.from_config(preprocess)
-    tensors = [naming_the_pose(name, pipeline, pose) for pose, name in zip(poses, names, strict=True)]
+    tensors, preprocess, note = preprocessed_poses(table, preprocess, progress)
     distances = dtw_distance_matrix(
         [tensors[i] for i in evaluated], [tensors[i] for i in references], band, max_frames, progress
     )
