@@ -11,6 +11,7 @@ from signclip.baseline import dtw_distance_matrix, dtw_report
 from signclip.cli import main
 from signclip.data.manifest import read_manifest
 from signclip.data.synthetic import generate_dataset
+from signclip.errors import PoseLayoutError
 from signclip.evaluate import EvaluationError
 from signclip.poses.transforms import PoseTensor
 
@@ -97,3 +98,32 @@ def test_fingerspelling_held_out_language_is_matched_across_languages(fingerspel
     report = dtw_report(table, split="test", group_by="signed_language")
     assert report["n_poses"] == 26 and list(report["groups"]) == ["ase"]
     assert report["v2t"]["R@1"] > 0.3  # letters signed alike in other languages; guessing gives 1/26
+
+
+@pytest.fixture(scope="module")
+def boston_table(require_shared, tmp_path_factory):
+    from signclip.data.datasets import prepare_dataset
+
+    work_dir = tmp_path_factory.mktemp("boston")
+    return prepare_dataset("rwth-boston-104", require_shared("data/rwth-boston-104"), work_dir=work_dir / "poses")
+
+
+def test_boston_2d_hands_and_nose_get_their_layouts_preprocessing(boston_table):
+    report = dtw_report(boston_table, split="test")  # the default, fingerclip, needs 3D hands
+    assert report["preprocess"] == "keypoints_2d" and "3D hand normalization needs x, y and z" in report["note"]
+    assert report["n_poses"] == 178 and report["references"] == "other splits"
+    assert report["v2t"]["R@1"] > 0.5  # 66 words in the test split: guessing gives 0.015
+    explicit = dtw_report(boston_table, split="test", preprocess="keypoints_2d")
+    assert explicit["v2t"] == report["v2t"] and "note" not in explicit
+
+
+def test_a_holistic_pose_lacking_points_is_refused_naming_the_file_and_what_to_do(fixtures_dir):
+    import pandas as pd
+
+    path = str(fixtures_dir / "mediapipe.pose")  # a Holistic pose reduced upstream: no layout preset applies
+    table = pd.DataFrame({"id": ["a", "b"], "pose_path": [path] * 2, "text": ["x", "y"], "split": ""})
+    with pytest.raises(PoseLayoutError, match=r"mediapipe\.pose: the pose lacks 25 of the 203 points") as error:
+        dtw_report(table, preprocess="signclip_v1")
+    assert "missing='zero'" not in str(error.value) and "`missing: zero` to the select step" in str(error.value)
+    openpose = table.assign(pose_path=str(fixtures_dir / "openpose.pose"))
+    assert dtw_report(openpose)["preprocess"] == "keypoints_2d"  # 2D keypoints without Holistic's components

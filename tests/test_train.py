@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,7 +18,12 @@ import torch
 from signclip.cli import main
 from signclip.errors import ConfigError
 from signclip.model.hub import load_model
-from signclip.train import TrainingError, load_train_config, split_pipeline, train, training_pipeline, warmup_cosine
+from signclip.model.identity import untrained_warning
+from signclip.model.loss import contrastive_loss
+from signclip.poses.transforms import Pipeline
+from signclip.train import TrainingError, load_train_config, train
+from signclip.train.data import split_pipeline
+from signclip.train.loop import warmup_cosine
 
 REPO = Path(__file__).resolve().parents[1]
 SYNTHETIC = REPO / "configs" / "synthetic.yaml"
@@ -89,11 +95,33 @@ def test_warmup_then_cosine_schedule():
 
 
 def test_split_pipeline_cuts_before_the_first_augmentation():
-    pipeline = training_pipeline("hands", [{"name": "noise", "std": 0.1}])
+    pipeline = Pipeline.from_config("hands", augment=[{"name": "noise", "std": 0.1}])
     fixed, rest = split_pipeline(pipeline)
     assert not any(step.augmentation for step in fixed.steps)
     assert [type(step).__name__ for step in rest.steps] == ["Noise"]
     assert len(fixed.steps) + len(rest.steps) == len(pipeline.steps)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.embed_dim=100000000000", "model: tower_dim must be at most 65536, got 100000000000"),
+        ("model.tower_dim=100000000000", "model: tower_dim must be at most 65536"),
+        ("model.pose_encoder.width=1000000000", "model: pose_encoder: width must be at most 65536"),
+        ("model.max_frames=100000000000000000000", "model: max_frames must be at most 65536"),
+        ("model.towers=1000", "model: towers must be at most 64"),
+        ("lr=1e400", "lr must be at most 1000.0, got inf"),
+        ("batch_size=10000000000", "batch_size must be at most"),
+    ],
+)
+def test_sizes_beyond_any_machine_are_config_errors_naming_the_key(override, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_train_config(SYNTHETIC, [override])
+
+
+def test_the_former_key_embed_dim_set_on_the_command_line_replaces_the_files_tower_dim():
+    config = load_train_config(SYNTHETIC, ["model.embed_dim=16"])
+    assert config.model_config().tower_dim == 16
 
 
 # ----------------------------------------------------------------------------- real runs
@@ -120,6 +148,37 @@ def test_run_writes_a_loadable_best_model_metrics_and_checkpoint(trained):
     assert {"val_v2t.R@1", "val_t2v.P@1", "lr", "poses_per_s"} <= set(metrics.columns)
     assert result.best_metric == pytest.approx(metrics["val_v2t.R@1"].max())
     assert (output / "checkpoint.pt").is_file() and (output / "manifest.csv").is_file()
+
+
+def test_the_best_model_knows_it_was_trained_and_on_what(trained):
+    config, result = trained
+    model = load_model(result.best_dir)
+    assert model.trained is True and untrained_warning(model) is None
+    provenance = model.provenance
+    assert provenance.kind == "trained" and provenance.run == str(Path(config.output_dir).resolve())
+    assert provenance.data["synthetic"] == {"glosses": 6, "signers": 3, "repetitions": 2}
+    assert provenance.epochs == int(pd.read_csv(Path(config.output_dir) / "metrics.csv")["val_v2t.R@1"].idxmax()) + 1
+    assert provenance.val_metric == "v2t.R@1" and provenance.val_value == pytest.approx(result.best_metric)
+    assert "trained by signclip train" in provenance.describe()
+
+
+def test_a_non_finite_loss_stops_training_and_saves_no_best_model(tmp_path, monkeypatch, capsys):
+    import signclip.train.loop
+
+    calls = []
+
+    def loss_that_explodes(*args, **kwargs):
+        calls.append(1)
+        loss = contrastive_loss(*args, **kwargs)
+        return loss * float("nan") if len(calls) == 2 else loss
+
+    monkeypatch.setattr(signclip.train.loop, "contrastive_loss", loss_that_explodes)
+    out_dir = tmp_path / "nan"
+    assert main(["train", str(SYNTHETIC), "--set", f"output_dir={out_dir}"]) == 1
+    err = capsys.readouterr().err
+    assert "epoch 1, step 2: the training loss is nan (not finite)" in err and "Traceback" not in err
+    assert "no model was saved as best" in err and "lr" in err
+    assert not (out_dir / "best").exists()
 
 
 def test_best_model_scores_like_the_validation_it_was_chosen_by(trained):
@@ -195,7 +254,9 @@ def test_two_processes_agree_on_weights_and_loss_decreases(tmp_path):
     driver = tmp_path / "driver.py"
     driver.write_text(
         "import hashlib, json, os, sys\n"
-        "from signclip.train import Trainer, load_train_config, setup_distributed\n"
+        "from signclip.train import load_train_config\n"
+        "from signclip.train.distributed import setup_distributed\n"
+        "from signclip.train.loop import Trainer\n"
         "config = load_train_config(sys.argv[1], sys.argv[2:])\n"
         "trainer = Trainer(config, setup_distributed(), progress=False)\n"
         "for epoch in range(config.epochs):\n"
@@ -224,14 +285,28 @@ def test_two_processes_agree_on_weights_and_loss_decreases(tmp_path):
     assert ranks[0]["digest"] == ranks[1]["digest"]
     assert ranks[0]["batches"] == ranks[1]["batches"] == 2  # 32 training poses, 8 per batch, 2 processes
     assert ranks[0]["losses"][-1] < ranks[0]["losses"][0]
-    assert load_model(output / "best").config.embed_dim == 32
+    assert load_model(output / "best").config.tower_dim == 32
     assert torch.isfinite(torch.tensor(ranks[1]["losses"])).all()
     assert np.isfinite(pd.read_csv(output / "metrics.csv")["val_v2t.R@1"]).all()
 
 
 def test_trained_models_are_named_after_their_run(tmp_path):
-    from signclip.train import trained_model_name
+    from signclip.train.loop import trained_model_name
 
     assert trained_model_name("signclip-small", "signclip-small", tmp_path / "fs") == "signclip-small-fs"
     assert trained_model_name({"base": "signclip-small"}, "signclip-small", tmp_path / "a") == "signclip-small-a"
     assert trained_model_name({"base": "signclip-small", "name": "mine"}, "signclip-small", tmp_path) == "mine"
+
+
+def test_boston_2d_keypoints_train_with_their_layouts_preprocessing(require_shared, tmp_path, capsys):
+    from signclip.data.datasets import prepare_dataset
+    from signclip.data.manifest import write_manifest
+
+    table = prepare_dataset("rwth-boston-104", require_shared("data/rwth-boston-104"), work_dir=tmp_path / "poses")
+    subset = pd.concat([table[table["split"] == "train"].head(60), table[table["split"] == "test"].head(20)])
+    manifest = write_manifest(subset, tmp_path / "boston.csv")
+    overrides = ["data.synthetic=null", f"data.manifest={manifest}", "epochs=1", f"output_dir={tmp_path / 'run'}"]
+    assert main(["train", str(SYNTHETIC), *[part for o in overrides for part in ("--set", o)]]) == 0
+    assert "note: preprocessing 'hands' does not fit these poses (" in capsys.readouterr().err
+    model = load_model(tmp_path / "run" / "best")
+    assert model.config.preprocess == "keypoints_2d" and model.config.input_features == 6  # 3 points, x and y

@@ -11,11 +11,12 @@ Each `model=` takes a loaded SignCLIP or anything load_model takes; load once an
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from signclip._lazy import lazy_attributes
+from signclip.model import MODULES
 from signclip.model.identity import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -24,18 +25,9 @@ if TYPE_CHECKING:
 
     from signclip.model.signclip import SignCLIP
 
-_LAZY = {
-    "load_model": "signclip.model.hub",
-    "create_model": "signclip.model.hub",
-    "save_model": "signclip.model.hub",
-    "list_models": "signclip.model.config",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'signclip' has no attribute {name!r}")
+__getattr__ = lazy_attributes(
+    __name__, {name: MODULES[name] for name in ("create_model", "list_models", "load_model", "save_model")}
+)
 
 
 def _model(model: SignCLIP | str | os.PathLike) -> SignCLIP:

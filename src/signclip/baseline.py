@@ -15,8 +15,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from signclip.data.table import read_table_poses
+from signclip.errors import naming_the_pose
 from signclip.evaluate import group_values, retrieval_report, split_rows
-from signclip.poses.transforms import Pipeline, PoseTensor, fit_length
+from signclip.poses.transforms import Pipeline, PoseTensor, fit_length, fitting_preprocess
 
 DEFAULT_PREPROCESS = "fingerclip"
 CHUNK_CELLS = 20_000_000  # cost-matrix cells computed at once (about 80 MB of float32)
@@ -100,6 +101,21 @@ def _dtw_chunk(
     return (ends / (query_length + reference_length)).reshape(q, r)
 
 
+def preprocessed_poses(
+    table: pd.DataFrame, preprocess: str | list = DEFAULT_PREPROCESS, progress: bool = False
+) -> tuple[list[PoseTensor], str | list, str | None]:
+    """Read every row's pose (cut to its segment) and preprocess it: returns (one PoseTensor per row, the
+    preprocessing used, a note when `preprocess` did not fit the poses and their layout's preset was used
+    instead, else None). PoseLayoutError naming the file when no preprocessing fits."""
+    poses = read_table_poses(table, progress)
+    if not poses:
+        return [], preprocess, None
+    names = [str(path) for path in table["pose_path"]]
+    preprocess, note = naming_the_pose(names[0], fitting_preprocess, preprocess, poses[0])
+    pipeline = Pipeline.from_config(preprocess)
+    return [naming_the_pose(name, pipeline, pose) for pose, name in zip(poses, names, strict=True)], preprocess, note
+
+
 def dtw_report(
     table: pd.DataFrame,
     split: str | None = None,
@@ -114,14 +130,15 @@ def dtw_report(
     Texts are the manifest `text` column. A pose's score for a text is minus the DTW distance to the
     nearest reference pose with that text (texts without references score -inf). References are the
     rows of the other splits, or, when there are none, the other evaluated rows (leave-one-out).
-    Returns the `retrieval_report` dict plus "references": "other splits" or "leave-one-out".
+    `preprocess` falls back to the preset of the poses' layout when it does not fit them (see
+    fitting_preprocess). Returns the `retrieval_report` dict plus "references" ("other splits" or
+    "leave-one-out"), "preprocess" (the one used) and, after a fallback, "note" (why).
     """
     evaluated, references = split_rows(table, split)
     leave_one_out = len(references) == 0
     if leave_one_out:
         references = evaluated
-    pipeline = Pipeline.from_config(preprocess)
-    tensors = [pipeline(pose) for pose in read_table_poses(table, progress)]
+    tensors, preprocess, note = preprocessed_poses(table, preprocess, progress)
     distances = dtw_distance_matrix(
         [tensors[i] for i in evaluated], [tensors[i] for i in references], band, max_frames, progress
     )
@@ -140,4 +157,5 @@ def dtw_report(
 
     evaluated_table = table.iloc[evaluated].reset_index(drop=True)
     report = retrieval_report(texts[evaluated], score, group_values(evaluated_table, group_by))
-    return {**report, "references": "leave-one-out" if leave_one_out else "other splits"}
+    references_kind = "leave-one-out" if leave_one_out else "other splits"
+    return {**report, "references": references_kind, "preprocess": preprocess, **({"note": note} if note else {})}

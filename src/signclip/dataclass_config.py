@@ -54,6 +54,27 @@ def from_mapping(cls: type, data: Any, source: str, skip: frozenset | set = froz
     return cls(**values)
 
 
+def check_values(config: Any, checks: list[tuple[bool, str, str]], source: str) -> None:
+    """Raise ConfigError "SOURCE: KEY PROBLEM, got VALUE" for the first `(ok, key, problem)` of `checks`
+    that is not ok; KEY is a field of `config`, dotted for a section's ("text_encoder.max_length")."""
+    for ok, key, problem in checks:
+        if not ok:
+            value = config
+            for part in key.split("."):
+                value = getattr(value, part)
+            raise ConfigError(f"{source}: {key} {problem}, got {value!r}")
+
+
+def upper_bounds(config: Any, bounds: Mapping[str, float]) -> list[tuple[bool, str, str]]:
+    """Checks for `check_values`: each field of `config` named in `bounds` is at most its bound."""
+    return [(getattr(config, key) <= high, key, f"must be at most {high}") for key, high in bounds.items()]
+
+
+def in_range(value: float, low: float, high: float) -> bool:
+    """Whether `value` is a number in [low, high] (NaN and infinities are not)."""
+    return low <= value <= high
+
+
 def _has_type(value: Any, hint: Any) -> bool:
     if hint is Any:
         return True

@@ -66,6 +66,21 @@ def test_a_dataloader_accepts_it():
     dataset = list(range(len(LABELS)))
     loader = torch.utils.data.DataLoader(dataset, batch_sampler=LabelUniqueBatchSampler(LABELS, batch_size=5))
     assert sum(len(batch) for batch in loader) >= len(LABELS)
+    expected = LabelUniqueBatchSampler(LABELS, batch_size=5).batches(0)
+    assert [batch.tolist() for batch in loader] == expected
+
+
+def test_the_batches_follow_the_label_counts():
+    # 29 items, "a" has 10: at least 10 batches (one "a" each), and 10 batches of 5 hold them all
+    sampler = LabelUniqueBatchSampler(LABELS, batch_size=5, seed=0)
+    batches = _batches(sampler)
+    assert len(sampler) == len(batches) == 10
+    assert sorted(LABELS[i] for batch in batches for i in batch if LABELS[i] == "a") == ["a"] * 10
+    seen = Counter(i for batch in batches for i in batch)
+    assert sum(seen.values()) == 50 and min(seen.values()) == 1
+    assert all(seen[i] == 1 for i, label in enumerate(LABELS) if label == "a")  # in every batch already: once
+    per_label = Counter(LABELS[i] for batch in batches for i in batch)
+    assert all(per_label[f"rare{k}"] >= 2 for k in range(12))  # the rare labels are oversampled
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ def tiny_config(tiny_text_model: Path) -> dict:
     return {
         "base": "signclip-small",
         "name": "tiny",
-        "embed_dim": 16,
+        "tower_dim": 16,
         "max_frames": 32,
         "pose_encoder": {"width": 32, "layers": 1, "heads": 2, "conv_blocks": 1},
         "text_encoder": {"name": str(tiny_text_model), "max_length": 16},

@@ -10,6 +10,7 @@ from safetensors.torch import load_file, save_file
 
 from signclip.errors import ConfigError, ModelFileError
 from signclip.model.hub import create_model, load_model, save_model
+from signclip.model.identity import untrained_warning
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,7 @@ def test_wrong_shaped_and_unexpected_weights_are_named(copy):
 
 def test_a_config_that_disagrees_with_the_weights_names_the_keys(copy):
     config = json.loads((copy / "config.json").read_text())
-    config["embed_dim"] = 8
+    config["tower_dim"] = 8
     (copy / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelFileError, match=r"pose_projection\.weight"):
         load_model(copy)
@@ -112,3 +113,35 @@ def test_an_unknown_model_name_lists_the_known_names():
 def test_a_registered_name_loads_an_untrained_model():
     model = load_model("signclip-small")
     assert model.name == "signclip-small" and model.embed_dim == 256
+
+
+def test_a_model_directory_written_with_the_former_key_embed_dim_loads(copy, saved):
+    config = json.loads((copy / "config.json").read_text())
+    config["embed_dim"] = config.pop("tower_dim")
+    (copy / "config.json").write_text(json.dumps(config))
+    loaded = load_model(copy)
+    assert loaded.config == load_model(saved).config
+    config["tower_dim"] = config["embed_dim"]
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match="'embed_dim' is the former name of 'tower_dim'"):
+        load_model(copy)
+
+
+def test_a_model_directory_records_its_provenance(tiny_model, saved, copy):
+    assert tiny_model.trained is False and load_model(saved).trained is False
+    warning = untrained_warning(load_model(saved))
+    assert "'tiny' is untrained" in warning
+    assert "signclip train CONFIG" in warning and "signclip convert-mmpt" in warning
+    assert json.loads((saved / "provenance.json").read_text()) == {"kind": "untrained"}
+    (copy / "provenance.json").unlink()
+    unknown = load_model(copy)  # written before provenance was recorded: weights of unknown origin
+    assert unknown.provenance.kind == "unknown" and unknown.trained is None and untrained_warning(unknown) is None
+    (copy / "provenance.json").write_text('{"kind": "bought"}')
+    with pytest.raises(ConfigError, match=r"provenance\.json: kind must be one of"):
+        load_model(copy)
+
+
+def test_a_registered_name_without_local_weights_is_untrained(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIGNCLIP_HOME", str(tmp_path))
+    model = load_model("signclip-small")
+    assert model.trained is False and "'signclip-small' is untrained" in untrained_warning(model)

@@ -13,6 +13,7 @@ import argparse
 import collections
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,7 +66,7 @@ def tiny_config(text_folder: str, **pose_encoder) -> dict:
     return {
         "name": "tiny-mmpt",
         "architecture": "mmpt",
-        "embed_dim": HIDDEN,
+        "tower_dim": HIDDEN,
         "input_features": 609,
         "preprocess": "signclip_v1",
         "max_frames": MAX_VIDEO_LEN,
@@ -243,6 +244,13 @@ def test_conversion_maps_every_tensor_and_writes_a_loadable_model_directory(conv
     saved = json.loads((converted.output / "config.json").read_text())
     assert saved["architecture"] == "mmpt" and saved["similarity"] == "dot"
     assert any("mapped" in line for line in converted.lines())
+
+
+def test_a_converted_model_knows_it_came_from_the_checkpoint(converted, checkpoint_file):
+    model = load_model(converted.output)
+    assert model.trained is True and model.provenance.kind == "converted"
+    assert model.provenance.checkpoint == str(Path(checkpoint_file).resolve())
+    assert model.provenance.describe() == f"converted from the MMPT checkpoint {Path(checkpoint_file).resolve()}"
 
 
 def test_pose_embeddings_equal_the_original_forward_pass(model, original, poses):
@@ -466,10 +474,16 @@ def test_release_preprocessing_matches_the_original_steps_on_the_house_pose(fixt
     assert_release_preprocessing_matches_the_original(Pose.read((fixtures_dir / "house.pose").read_bytes()))
 
 
-def test_a_converted_model_embeds_a_real_pose(model, fixtures_dir):
+def test_a_converted_model_embeds_a_real_pose(model, original, fixtures_dir):
     house = fixtures_dir / "house.pose"
     scores = model.score(house, TEXTS)
     assert scores.shape == (len(TEXTS),) and np.isfinite(scores).all()
+    tensor = model.preprocess(Pose.read(house.read_bytes()))
+    assert tensor.frames == 73  # longer than max_video_len 40: windows at 0, 20 and 33, their vectors averaged
+    windows = [type(tensor)(tensor.data[s : s + 40], tensor.mask[s : s + 40]) for s in (0, 20, 33)]
+    pose_vector = torch.cat([original.embed_poses(*stack([w])) for w in windows]).mean(dim=0)
+    expected = (original.embed_texts(TEXTS) @ pose_vector).numpy()
+    assert np.allclose(scores, expected, rtol=1e-5, atol=1e-4)
 
 
 def test_a_model_directory_copied_with_a_broken_config_is_refused(converted, tmp_path):

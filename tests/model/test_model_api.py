@@ -11,8 +11,8 @@ import signclip
 from signclip.data.synthetic import synthetic_pose
 from signclip.errors import ConfigError, PoseLayoutError
 from signclip.model.hub import create_model
-from signclip.poses.io import pose_from_array, write_pose
-from signclip.poses.transforms import PoseTensor, crop_pose
+from signclip.poses.io import pose_from_array, read_pose, write_pose
+from signclip.poses.transforms import PoseTensor, crop_pose, mirror_pose
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,11 @@ def test_long_poses_can_be_subsampled_instead(tiny_config):
     model = create_model({**tiny_config, "long_pose": "subsample"})
     embedding = model.embed_poses([_long_pose(500)])
     assert embedding.shape == (1, 16) and np.isfinite(embedding).all()
+    tensor = model.preprocess(_long_pose(500))
+    evenly = np.round(np.arange(32) * 499 / 31).astype(int)  # 32 frames from first to last, evenly spaced
+    expected = model.embed_pose_tensors([PoseTensor(tensor.data[evenly], tensor.mask[evenly])])
+    assert np.abs(embedding - expected).max() < 1e-5
+    assert np.abs(embedding - model.embed_pose_tensors([PoseTensor(tensor.data[:32], tensor.mask[:32])])).max() > 1e-3
 
 
 def test_one_frame_poses_embed_and_zero_frame_poses_are_refused(tiny_model):
@@ -108,6 +113,7 @@ def test_module_level_functions_take_a_model(tiny_model, poses):
     assert np.allclose(signclip.embed_poses(poses[:2], model=tiny_model), tiny_model.embed_poses(poses[:2]))
     assert np.allclose(signclip.embed_texts(["a"], model=tiny_model), tiny_model.embed_texts(["a"]))
     assert signclip.score(poses[0], ["a", "b"], model=tiny_model).shape == (2,)
+    assert np.allclose(signclip.score(poses[0], ["a", "b"], model=tiny_model), tiny_model.score(poses[0], ["a", "b"]))
     assert "signclip-small" in signclip.list_models()
 
 
@@ -151,8 +157,14 @@ def test_an_unknown_text_model_folder_is_a_config_error(tiny_config, tmp_path):
 
 
 def test_the_house_fixture_scores_against_texts(small_model, fixtures_dir):
-    scores = small_model.score(fixtures_dir / "house.pose", ["<en> <ase> house", "<en> <ase> sun"])
+    texts = ["<en> <ase> house", "<en> <ase> sun"]
+    scores = small_model.score(fixtures_dir / "house.pose", texts)
     assert scores.shape == (2,) and np.isfinite(scores).all() and (np.abs(scores) <= 1 + 1e-6).all()
+    house = read_pose(fixtures_dir / "house.pose")
+    expected = small_model.embed_texts(texts) @ small_model.embed_poses([house])[0]
+    assert np.allclose(scores, expected, atol=1e-6)
+    mirrored = small_model.score(mirror_pose(house), texts)
+    assert np.abs(mirrored - scores).max() > 1e-4  # the pose itself reaches the score, not only its shape
 
 
 def test_importing_signclip_stays_light():

@@ -45,7 +45,7 @@ def test_an_unknown_key_in_a_section_names_the_section_and_the_key():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"embed_dim": "big"}, "embed_dim must be int"),
+        ({"tower_dim": "big"}, "tower_dim must be int"),
         ({"freeze_text": "yes"}, "freeze_text must be bool"),
         ({"long_pose": "truncate"}, "long_pose must be one of"),
         ({"max_frames": 0}, "max_frames must be at least 1"),
@@ -62,7 +62,7 @@ def test_bad_values_are_config_errors_that_say_what_is_wrong(override, message):
 
 def test_a_missing_name_is_reported():
     with pytest.raises(ConfigError, match="missing required key 'name'"):
-        ModelConfig.from_dict({"embed_dim": 8})
+        ModelConfig.from_dict({"tower_dim": 8})
 
 
 def test_overrides_on_a_base_merge_sections_key_by_key():
@@ -90,3 +90,8 @@ def test_an_unreadable_config_file_is_named(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ConfigError, match=r"broken\.json"):
         model_config(path)
+
+
+def test_tower_dim_is_per_tower_and_the_former_key_embed_dim_overrides_it():
+    config = model_config({"base": "signclip-small", "embed_dim": 16, "towers": 3})
+    assert config.tower_dim == 16 and "embed_dim" not in config.to_dict()

@@ -260,3 +260,16 @@ def test_interrupted_run_leaves_only_complete_files(video, estimated, tmp_path):
     assert 1 <= len(written) < 10
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
     assert {read_pose(path).body.data.shape[0] for path in written} == {estimated["5fps"].body.data.shape[0]}
+
+
+def test_one_video_in_this_process_prints_no_mediapipe_log_lines(video):
+    code = (
+        "import sys\n"
+        "from signclip.poses.extract import video_to_pose\n"
+        f"pose = video_to_pose({str(video)!r})\n"
+        "print('python stderr still works', file=sys.stderr)\n"
+        "print(pose.body.data.shape[0])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert int(result.stdout) > 0
+    assert result.stderr.strip() == "python stderr still works"  # no TensorFlow Lite / MediaPipe lines

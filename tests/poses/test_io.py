@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -189,3 +192,16 @@ def test_pose_from_array_marks_nan_missing():
     pose = pose_from_array(header, data, fps=25)
     assert pose.body.confidence[1, 0, 0] == 0
     assert pose.body.confidence[0, 0, 0] == 1
+
+
+def test_written_files_get_the_mode_of_the_users_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        shared = write_pose(synthetic_pose(0, 0), tmp_path / "shared.pose")
+        os.umask(0o077)
+        private = write_pose(synthetic_pose(0, 0), tmp_path / "private.pose")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o644  # not mkstemp's 0600
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from pose_format import Pose
 
@@ -16,7 +17,9 @@ from signclip.poses.transforms import (
     component_preset,
     crop_pose,
     fit_length,
+    fitting_preprocess,
     hand_activity,
+    layout_preset,
     mirror_pose,
     pose_to_tensor,
 )
@@ -61,7 +64,7 @@ def test_known_face_contour_points():
     contour = holistic.face_contour_points()
     assert len(contour) == 128
     assert contour[:4] == ["0", "7", "10", "13"]
-    assert len(component_preset("dominant_hand")[0][1]) == 21
+    assert len(component_preset("right_hand")[0][1]) == 21
 
 
 def test_reduced_pose_lacking_points_is_refused_or_zero_filled(fixtures_dir):
@@ -316,3 +319,55 @@ def test_fingerspelling_pose_through_every_preset(fingerspelling_dir):
     pose = read_pose(next((fingerspelling_dir / "ase").glob("*.pose")))
     sizes = {name: Pipeline.from_config(name)(pose).data.shape[1] for name in ("signclip_v1", "fingerclip", "hands")}
     assert sizes == {"signclip_v1": 609, "fingerclip": 63, "hands": 201}
+
+
+def test_select_keeps_points_as_they_are_and_mirroring_is_its_own_step():
+    left_handed = synthetic_pose(1, 0, seed=0, left_handed=True)
+    right_hand = Pipeline.from_config([{"name": "select", "preset": "right_hand"}])
+    names = [(c.name, p) for c in left_handed.header.components for p in c.points]
+    start = names.index((holistic.RIGHT_HAND, "WRIST"))
+    expected = np.where(
+        left_handed.body.confidence[:, 0, start : start + 21, None] > 0,
+        _data(left_handed)[:, 0, start : start + 21],
+        0,
+    )
+    np.testing.assert_array_equal(right_hand(left_handed).data, expected.reshape(len(expected), -1))
+    mirrored = Pipeline.from_config(["dominant_hand", {"name": "select", "preset": "right_hand"}])
+    assert not np.array_equal(mirrored(left_handed).data, right_hand(left_handed).data)
+
+
+def test_the_former_select_preset_dominant_hand_is_written_out_as_two_steps():
+    pipeline = Pipeline.from_config([{"name": "select", "preset": "dominant_hand"}])
+    assert pipeline.config == [{"name": "dominant_hand", "side": "right"}, {"name": "select", "preset": "right_hand"}]
+    left_handed = synthetic_pose(3, 1, seed=2, left_handed=True)
+    explicit = Pipeline.from_config(["dominant_hand", {"name": "select", "preset": "right_hand"}])
+    np.testing.assert_array_equal(pipeline(left_handed).data, explicit(left_handed).data)
+
+
+def _keypoint_pose(tmp_path) -> Pose:
+    from signclip.poses.io import read_keypoint_csv
+
+    csv = tmp_path / "hands.csv"
+    frames = np.arange(6)
+    columns = {"frame": frames, "left-x": 100 + 5 * frames, "left-y": 200 - frames, "right-x": 150 + 0 * frames}
+    columns |= {"right-y": 190 + 2 * frames, "nose-x": 170 + frames % 2, "nose-y": 60 + 0 * frames}
+    csv.write_text(pd.DataFrame(columns).to_csv(index=False))
+    return read_keypoint_csv(csv, group_column="video")[""]
+
+
+def test_two_d_keypoints_choose_their_layouts_preset_and_are_centred_on_the_nose(tmp_path):
+    pose = _keypoint_pose(tmp_path)
+    assert layout_preset(pose.header) == "keypoints_2d"
+    assert layout_preset(synthetic_pose(0, 0).header) is None
+    data = Pipeline.from_config("keypoints_2d")(pose).data.reshape(6, 3, 2)
+    np.testing.assert_allclose(data[:, 2].mean(axis=0), 0, atol=1e-6)  # the nose's mean is the origin
+    np.testing.assert_allclose(data[:, 0, 0] - data[0, 0, 0], 5 * np.arange(6) / 1000, atol=1e-6)  # / width
+    chosen, note = fitting_preprocess("hands", pose)
+    assert chosen == "keypoints_2d" and "shoulder normalization needs both shoulders" in note
+    assert fitting_preprocess("hands", synthetic_pose(0, 0)) == ("hands", None)
+    with pytest.raises(PoseLayoutError, match="shoulder"):
+        fitting_preprocess("hands", _without_shoulders(synthetic_pose(0, 0)))
+
+
+def _without_shoulders(pose: Pose) -> Pose:
+    return pose.get_components([holistic.LEFT_HAND, holistic.RIGHT_HAND, holistic.BODY], {holistic.BODY: ["NOSE"]})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,12 +23,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     from signclip.model.config import local_model_dir
     from signclip.model.hub import load_model
-    from signclip.model.identity import DEFAULT_MODEL
+    from signclip.model.identity import DEFAULT_MODEL, untrained_warning
 
     name = args.model or ("signclip-e7.2" if local_model_dir("signclip-e7.2") else DEFAULT_MODEL)
     model = load_model(name)
-    if not Path(name).is_dir() and local_model_dir(name) is None:
-        print(f"note: {name!r} is an untrained registered model; its scores carry no meaning", file=sys.stderr)
+    warning = untrained_warning(model)
+    if warning:
+        print(warning, file=sys.stderr)
     scores = model.score(args.pose, args.texts)
     for text, score in sorted(zip(args.texts, scores.tolist(), strict=True), key=lambda pair: -pair[1]):
         print(f"{score:+.4f}  {text}")

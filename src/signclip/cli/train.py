@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     methods = baseline.add_subparsers(dest="baseline_method", required=True, metavar="METHOD")
     dtw = methods.add_parser("dtw", help="nearest neighbour by dynamic time warping on normalized hand keypoints")
     _add_data_arguments(dtw)
-    dtw.add_argument("--preprocess", default="fingerclip", help="preprocessing preset (default: fingerclip)")
+    dtw.add_argument(
+        "--preprocess", default="fingerclip",
+        help="preprocessing preset (default: fingerclip; poses it does not fit, such as RWTH-BOSTON-104's 2D "
+        "hands and nose, get their layout's preset, keypoints_2d)",
+    )  # fmt: skip
     dtw.add_argument("--band", type=float, help="Sakoe-Chiba band as a fraction of the sequence (default: none)")
     dtw.set_defaults(func=run_dtw)
 
@@ -79,9 +84,13 @@ def _table(args: argparse.Namespace):
 def run_evaluate(args: argparse.Namespace) -> int:
     from signclip.evaluate import evaluate_model, probe_model
     from signclip.model.hub import load_model
+    from signclip.model.identity import untrained_warning
 
     table = _table(args)
     model = load_model(args.model)
+    warning = untrained_warning(model)
+    if warning:
+        print(warning, file=sys.stderr)
     report = evaluate_model(
         model, table, args.split, args.group_by, args.flip, args.prompt, args.neighbours, progress=not args.json
     )
@@ -98,6 +107,8 @@ def run_dtw(args: argparse.Namespace) -> int:
 
     report = dtw_report(_table(args), args.split, args.group_by, args.preprocess, args.band, progress=not args.json)
     if not args.json:
+        if "note" in report:
+            print(f"note: {report['note']}", file=sys.stderr)
         print(f"references: {report['references']}")
     _print(report, args.json)
     return 0

@@ -6,10 +6,9 @@ from here; they load lazily so that `signclip.model.config` can be used without 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from signclip._lazy import lazy_attributes
 
-_LAZY = {
+MODULES = {  # exported name -> the module that defines it
     "create_model": "signclip.model.hub",
     "load_model": "signclip.model.hub",
     "save_model": "signclip.model.hub",
@@ -19,11 +18,6 @@ _LAZY = {
     "model_config": "signclip.model.config",
 }
 
+__getattr__ = lazy_attributes(__name__, MODULES)
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'signclip.model' has no attribute {name!r}")
-
-
-__all__ = sorted(_LAZY)
+__all__ = sorted(MODULES)

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from signclip.data.prompts import resolve_template
-from signclip.dataclass_config import from_mapping
+from signclip.dataclass_config import check_values, from_mapping, in_range, upper_bounds
 from signclip.errors import ConfigError
 
 CONFIGS_DIR = Path(__file__).parent / "configs"
@@ -29,6 +29,12 @@ ARCHITECTURES = {"signclip": "signclip.model.signclip", "mmpt": "signclip.model.
 LONG_POSE_MODES = ("subsample", "windows")
 TEXT_POOLING = ("mean", "cls", "mean_without_cls")
 SIMILARITIES = ("cosine", "dot")
+# Bounds that keep a config from asking for more memory than a machine has (or an integer overflow):
+MAX_SIZE = 1 << 16  # a width, embedding size, feature count or vocabulary
+MAX_FRAMES = 1 << 16
+MAX_LAYERS = 256
+MAX_TOWERS = 64
+RENAMED_KEYS = {"embed_dim": "tower_dim"}  # a key of older config files -> its name now
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,14 @@ class ModelConfig:
     reports: `cosine`, or `dot` (the raw dot product of unnormalized embeddings, as the original SignCLIP
     checkpoints scored; `embed_poses`/`embed_texts` stay L2-normalized either way). `towers` > 1 trains
     that many independent pose towers (each with its own projections) side by side, an ensemble in one
-    model: an embedding is the towers' `embed_dim` vectors, each L2-normalized, concatenated and divided
-    by sqrt(towers), so it has towers * embed_dim numbers and similarity is the mean of the towers' cosines.
+    model: an embedding is the towers' `tower_dim` vectors, each L2-normalized, concatenated and divided
+    by sqrt(towers), so it has towers * tower_dim numbers (`SignCLIP.embed_dim`) and similarity is the mean
+    of the towers' cosines. Files written before `tower_dim` was named so call it `embed_dim`; both read.
     """
 
     name: str
     architecture: str = "signclip"
-    embed_dim: int = 256
+    tower_dim: int = 256
     towers: int = 1
     input_features: int = 609
     preprocess: str | list = "signclip_v1"
@@ -100,7 +107,7 @@ class ModelConfig:
         naming `source` and the key."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
-        data = dict(data)
+        data = _current_keys(data, source)
         pose_encoder = data.pop("pose_encoder", None) or {}  # its dataclass depends on the architecture
         config = from_mapping(cls, data, source, skip={"pose_encoder"})
         pose_config_type = architecture(config.architecture).pose_encoder_config
@@ -115,20 +122,26 @@ class ModelConfig:
     def validate(self, source: str = "model config") -> None:
         """Raise ConfigError for values out of range."""
         checks = [
-            (self.embed_dim >= 1, "embed_dim", "must be at least 1"),
+            (self.tower_dim >= 1, "tower_dim", "must be at least 1"),
             (self.towers >= 1, "towers", "must be at least 1"),
             (self.input_features >= 1, "input_features", "must be at least 1"),
             (self.max_frames >= 1, "max_frames", "must be at least 1"),
+            *upper_bounds(
+                self,
+                {"tower_dim": MAX_SIZE, "towers": MAX_TOWERS, "input_features": MAX_SIZE, "max_frames": MAX_FRAMES},
+            ),
             (self.long_pose in LONG_POSE_MODES, "long_pose", f"must be one of {list(LONG_POSE_MODES)}"),
-            (self.logit_scale_init > 0, "logit_scale_init", "must be positive"),
+            (in_range(self.logit_scale_init, 1e-6, 100), "logit_scale_init", "must be positive (at most 100)"),
             (self.similarity in SIMILARITIES, "similarity", f"must be one of {list(SIMILARITIES)}"),
-            (self.text_encoder.max_length >= 2, "text_encoder.max_length", "must be at least 2"),
+            (
+                in_range(self.text_encoder.max_length, 2, MAX_SIZE),
+                "text_encoder.max_length",
+                f"must be in [2, {MAX_SIZE}]",
+            ),
             (self.text_encoder.pooling in TEXT_POOLING, "text_encoder.pooling", f"must be one of {list(TEXT_POOLING)}"),
             (isinstance(self.preprocess, str | list), "preprocess", "must be a preset name or a list of steps"),
         ]
-        for ok, key, problem in checks:
-            if not ok:
-                raise ConfigError(f"{source}: {key} {problem}, got {_lookup(self, key)!r}")
+        check_values(self, checks, source)
         try:
             resolve_template(self.prompt)
         except ConfigError as error:
@@ -138,10 +151,15 @@ class ModelConfig:
             check(f"{source}: pose_encoder")
 
 
-def _lookup(config: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        config = getattr(config, part)
-    return config
+def _current_keys(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """A copy of a model config mapping with keys of older files renamed (RENAMED_KEYS)."""
+    data = dict(data)
+    for old, new in RENAMED_KEYS.items():
+        if old in data:
+            if new in data:
+                raise ConfigError(f"{source}: {old!r} is the former name of {new!r}; set only one of them")
+            data[new] = data.pop(old)
+    return data
 
 
 # ----------------------------------------------------------------------------- registry
@@ -188,7 +206,7 @@ def model_config(spec: str | Path | Mapping[str, Any] | ModelConfig) -> ModelCon
     if isinstance(spec, ModelConfig):
         return spec
     if isinstance(spec, Mapping):
-        data = dict(spec)
+        data = _current_keys(spec, "model config")
         base = data.pop("base", None)
         if base is not None:
             data = _merge(model_config(base).to_dict(), data)

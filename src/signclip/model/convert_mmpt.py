@@ -32,6 +32,7 @@ from signclip.model.config import (
     read_config_file,
 )
 from signclip.model.hub import check_weights, save_model
+from signclip.model.identity import Provenance, utc_now
 from signclip.model.mmpt import RELEASES, how_to_get
 
 FAIRSEQ_PREFIX = "mmmodel."  # fairseq's FairseqMMModel wraps the MMPT model as `mmmodel`
@@ -248,6 +249,7 @@ def convert_checkpoint(
     weights = {to_ours(key): tensor.to(ours[to_ours(key)].dtype) for key, tensor in found.items()}
     kept_initial = sorted(key for key in ours if to_original(key) is None)
     model.load_state_dict(weights | {key: ours[key] for key in kept_initial}, strict=True)
+    model.provenance = Provenance("converted", checkpoint=str(Path(checkpoint).resolve()), created=utc_now())
     save_model(model.eval(), output)
     return ConversionReport(
         output=output,

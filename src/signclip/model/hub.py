@@ -1,9 +1,11 @@
 """Creating, saving and loading models.
 
 A model directory holds `config.json` (the ModelConfig), `model.safetensors` (every weight, text
-tower included) and `text_encoder/` (the text transformer's config and tokenizer files), so it loads
-offline whatever text model it was built from. A text encoder of any architecture therefore provides
-`save_structure(folder)`, and the architecture's `build(config, text_source=folder)` reads it back.
+tower included), `text_encoder/` (the text transformer's config and tokenizer files, so it loads
+offline whatever text model it was built from) and `provenance.json` (how the weights came to be:
+`signclip.model.identity.Provenance`; a directory without one loads with provenance "unknown"). A
+text encoder of any architecture therefore provides `save_structure(folder)`, and the architecture's
+`build(config, text_source=folder)` reads it back.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from signclip.errors import ModelFileError
 from signclip.model.config import ModelConfig, architecture, local_model_dir, model_config, read_config_file
+from signclip.model.identity import PROVENANCE_FILE, Provenance
 from signclip.model.signclip import SignCLIP
 from signclip.poses.io import write_bytes_atomically
 
@@ -49,7 +52,8 @@ def create_model(
 
 
 def save_model(model: SignCLIP, directory: str | os.PathLike) -> Path:
-    """Write `model` to `directory` (config.json, model.safetensors, text_encoder/); returns the path.
+    """Write `model` to `directory` (config.json, model.safetensors, text_encoder/, and `model.provenance`
+    as provenance.json); returns the path.
 
     Each file is replaced atomically and config.json is written last, so an interrupted save never
     leaves a directory that looks complete.
@@ -64,6 +68,8 @@ def save_model(model: SignCLIP, directory: str | os.PathLike) -> Path:
         _replace_folder(staging, directory / TEXT_FOLDER)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    provenance_text = json.dumps(model.provenance.to_dict(), indent=2) + "\n"
+    write_bytes_atomically(provenance_text.encode(), directory / PROVENANCE_FILE)
     config_text = json.dumps(model.config.to_dict(), indent=2) + "\n"
     write_bytes_atomically(config_text.encode(), directory / CONFIG_FILE)
     return directory
@@ -108,7 +114,20 @@ def _load_directory(directory: Path) -> SignCLIP:
         raise ModelFileError(f"{directory / WEIGHTS_FILE}: not a readable safetensors file: {error}") from None
     check_weights(model.state_dict(), weights, str(directory / WEIGHTS_FILE))
     model.load_state_dict(weights)
+    model.provenance = read_provenance(directory)
     return model
+
+
+def read_provenance(directory: Path) -> Provenance:
+    """The provenance.json of a model directory; Provenance("unknown") when it has none."""
+    path = directory / PROVENANCE_FILE
+    if not path.is_file():
+        return Provenance("unknown")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ModelFileError(f"{path}: not a readable JSON file: {error}") from None
+    return Provenance.from_dict(data, str(path))
 
 
 def check_weights(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor], source: str) -> None:

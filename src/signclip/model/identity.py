@@ -1,10 +1,20 @@
-"""A model's identity: the default model name, and a fingerprint of its weights for the search store."""
+"""A model's identity: the default model name, a fingerprint of its weights for the search store, and
+its provenance (untrained, trained by `signclip train`, or converted from an original checkpoint)."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from signclip.dataclass_config import from_mapping
+from signclip.errors import ConfigError
 
 DEFAULT_MODEL = "signclip-small"
+PROVENANCE_FILE = "provenance.json"
+PROVENANCE_KINDS = ("untrained", "trained", "converted", "unknown")
 
 
 def model_fingerprint(model: object) -> str | None:
@@ -19,3 +29,75 @@ def model_fingerprint(model: object) -> str | None:
         digest.update(f"{key}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
         digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a model's weights come from (a model directory's provenance.json).
+
+    `kind` is "untrained" (built from a config: random pose tower), "trained" (by `signclip train`:
+    `run` the output folder, `data` the training config's data section, `epochs` trained, `val_metric`
+    and `val_value` the validation figure it was chosen by), "converted" (from the original MMPT
+    checkpoint `checkpoint`), or "unknown" (a model directory written before provenance was recorded).
+    `created` is when the weights were saved (ISO 8601, UTC).
+    """
+
+    kind: str = "untrained"
+    run: str | None = None
+    data: dict | None = None
+    epochs: int | None = None
+    val_metric: str | None = None
+    val_value: float | None = None
+    checkpoint: str | None = None
+    created: str | None = None
+
+    @property
+    def trained(self) -> bool | None:
+        """True for trained or converted weights, False for untrained ones, None when unknown."""
+        return {"trained": True, "converted": True, "untrained": False}.get(self.kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data, without the fields that are not set."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = PROVENANCE_FILE) -> Provenance:
+        """Read a record written by `to_dict`; ConfigError naming `source` for unknown keys or kinds."""
+        provenance = from_mapping(cls, data, source)
+        if provenance.kind not in PROVENANCE_KINDS:
+            raise ConfigError(f"{source}: kind must be one of {list(PROVENANCE_KINDS)}, got {provenance.kind!r}")
+        return provenance
+
+    def describe(self) -> str:
+        """One line for people, e.g. "trained by signclip train in runs/fs (dataset fingerspelling-lexicon),
+        100 epochs, validation v2t.R@1 0.5400"."""
+        if self.kind == "trained":
+            data = self.data or {}
+            sources = [f"{key} {data[key]}" for key in ("dataset", "manifest", "synthetic") if data.get(key)]
+            source = ", ".join(sources) or "unknown data"
+            line = f"trained by signclip train in {self.run} ({source}), {self.epochs} epochs"
+            return line + (f", validation {self.val_metric} {self.val_value:.4f}" if self.val_value is not None else "")
+        if self.kind == "converted":
+            return f"converted from the MMPT checkpoint {self.checkpoint}"
+        if self.kind == "untrained":
+            return "untrained (random pose-tower weights)"
+        return "provenance unknown (saved without a provenance record)"
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 in UTC, to the second (a Provenance's `created`)."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def untrained_warning(model: object) -> str | None:
+    """The warning to print before embedding with `model` when its weights are untrained, naming the way
+    out; None for trained, converted or unknown weights, and for embedders without a provenance."""
+    provenance = getattr(model, "provenance", None)
+    if not isinstance(provenance, Provenance) or provenance.kind != "untrained":
+        return None
+    return (
+        f"warning: model {getattr(model, 'name', '?')!r} is untrained (random pose-tower weights), so its "
+        "scores and rankings carry no meaning. Train one with `signclip train CONFIG` (see configs/) and pass "
+        "its best/ folder with --model, or convert an original SignCLIP checkpoint with "
+        "`signclip convert-mmpt CHECKPOINT --config signclip-e7.2`."
+    )

@@ -31,8 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from signclip.dataclass_config import check_values, upper_bounds
 from signclip.errors import ConfigError
-from signclip.model.config import Architecture, ModelConfig, models_home
+from signclip.model.config import MAX_LAYERS, MAX_SIZE, Architecture, ModelConfig, models_home
 from signclip.model.signclip import SignCLIP
 from signclip.model.text_encoder import TextEncoder
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from transformers import BertConfig
 
 BERT_LAYER_NORM_EPS = 1e-12  # BERT's own LayerNorms; the VideoTokenMLP's LayerNorm keeps torch's 1e-5
+MAX_VOCABULARY = 1 << 20  # the largest word-piece vocabulary a config may ask for
 
 
 @dataclass(frozen=True)
@@ -100,17 +102,27 @@ class MMPTConfig:
         checks = [
             (self.heads >= 1 and self.hidden_size % self.heads == 0, "hidden_size", "must be a multiple of heads"),
             (self.layers >= 1, "layers", "must be at least 1"),
-            (self.intermediate_size >= 1 and self.vocab_size >= 2, "intermediate_size/vocab_size", "must be >= 1/2"),
+            (self.intermediate_size >= 1, "intermediate_size", "must be at least 1"),
+            (self.vocab_size >= 2, "vocab_size", "must be at least 2"),
             (self.type_vocab_size >= 1, "type_vocab_size", "must be at least 1"),
             (
                 1 <= self.max_video_len <= self.max_position_embeddings - 2,
                 "max_video_len",
                 "must leave room for [CLS] and [SEP] in max_position_embeddings",
             ),
+            *upper_bounds(
+                self,
+                {
+                    "hidden_size": MAX_SIZE,
+                    "layers": MAX_LAYERS,
+                    "intermediate_size": MAX_SIZE,
+                    "vocab_size": MAX_VOCABULARY,
+                    "type_vocab_size": MAX_SIZE,
+                    "max_position_embeddings": MAX_SIZE,
+                },
+            ),
         ]
-        for ok, key, problem in checks:
-            if not ok:
-                raise ConfigError(f"{source}: {key} {problem} ({self})")
+        check_values(self, checks, source)
 
     def bert_config(self) -> BertConfig:
         """Return the transformers BertConfig of the video tower (BERT's default dropout, as trained)."""
@@ -196,9 +208,9 @@ def build_mmpt(config: ModelConfig, text_source: str | Path | None = None) -> Si
     pose_config = config.pose_encoder
     if config.towers != 1:
         raise ConfigError(f"model config {config.name!r}: architecture mmpt has one tower, got towers={config.towers}")
-    if config.embed_dim != pose_config.hidden_size:
+    if config.tower_dim != pose_config.hidden_size:
         raise ConfigError(
-            f"model config {config.name!r}: embed_dim {config.embed_dim} must equal pose_encoder.hidden_size "
+            f"model config {config.name!r}: tower_dim {config.tower_dim} must equal pose_encoder.hidden_size "
             f"{pose_config.hidden_size} (the original has no projection)"
         )
     if config.max_frames > pose_config.max_video_len:
@@ -207,10 +219,10 @@ def build_mmpt(config: ModelConfig, text_source: str | Path | None = None) -> Si
             f"{pose_config.max_video_len}"
         )
     text_encoder = TextEncoder.from_folder(text_source, config.text_encoder, frozen=config.freeze_text)
-    if text_encoder.output_dim != config.embed_dim:
+    if text_encoder.output_dim != config.tower_dim:
         raise ConfigError(
             f"model config {config.name!r}: the text tower in {text_source} has hidden size "
-            f"{text_encoder.output_dim}, the video tower {config.embed_dim}; both must match"
+            f"{text_encoder.output_dim}, the video tower {config.tower_dim}; both must match"
         )
     tokenizer = text_encoder.tokenizer
     pose_encoder = MMPTPoseEncoder(pose_config, config.input_features, tokenizer.cls_token_id, tokenizer.sep_token_id)

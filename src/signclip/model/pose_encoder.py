@@ -18,7 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from signclip.errors import ConfigError
+from signclip.dataclass_config import check_values, upper_bounds
+from signclip.model.config import MAX_LAYERS, MAX_SIZE
+
+MAX_KERNEL = 64  # the largest convolution kernel, stride or MLP ratio
 
 
 @dataclass
@@ -41,13 +44,23 @@ class PoseEncoderConfig:
             (self.heads >= 1, "heads", "must be at least 1"),
             (self.conv_kernel >= 1 and self.conv_kernel % 2 == 1, "conv_kernel", "must be odd"),
             (self.conv_stride >= 1, "conv_stride", "must be at least 1"),
-            (self.conv_blocks >= 0 and self.layers >= 0, "conv_blocks/layers", "must not be negative"),
+            (self.conv_blocks >= 0, "conv_blocks", "must not be negative"),
+            (self.layers >= 0, "layers", "must not be negative"),
             (self.mlp_ratio >= 1, "mlp_ratio", "must be at least 1"),
             (0 <= self.dropout < 1, "dropout", "must be in [0, 1)"),
+            *upper_bounds(
+                self,
+                {
+                    "width": MAX_SIZE,
+                    "conv_kernel": MAX_KERNEL,
+                    "conv_stride": MAX_KERNEL,
+                    "conv_blocks": MAX_LAYERS,
+                    "layers": MAX_LAYERS,
+                    "mlp_ratio": MAX_KERNEL,
+                },
+            ),
         ]
-        for ok, key, problem in checks:
-            if not ok:
-                raise ConfigError(f"{source}: {key} {problem} ({self})")
+        check_values(self, checks, source)
 
 
 class FrameMLP(nn.Module):

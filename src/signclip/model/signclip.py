@@ -2,7 +2,7 @@
 
 `SignCLIP` is shared by every architecture: it takes any pose encoder `(frames (B, T, F), mask (B, T))
 -> (B, D_pose)` and any text encoder with `tokenize(texts)` and `(**tokens) -> (B, D_text)`, each
-followed by a linear projection to `embed_dim` (or `nn.Identity` when already there). This module is
+followed by a linear projection to `tower_dim` per tower (or `nn.Identity` when already there). This module is
 also the `signclip` architecture: `PoseEncoder` + all-MiniLM-L6-v2 (see `build_signclip`), optionally
 with several independent pose towers (`towers`, an ensemble in one model: `PoseTowers`, `TowerProjection`).
 """
@@ -22,11 +22,12 @@ from pose_format import Pose
 from torch import nn
 from tqdm.auto import tqdm
 
-from signclip.errors import PoseLayoutError
+from signclip.errors import PoseLayoutError, naming_the_pose
 from signclip.model.config import Architecture, ModelConfig
+from signclip.model.identity import Provenance
 from signclip.model.pose_encoder import PoseEncoder, PoseEncoderConfig
 from signclip.model.text_encoder import TextEncoder
-from signclip.poses.io import read_pose
+from signclip.poses.io import read_any_pose
 from signclip.poses.transforms import Pipeline, PoseTensor, fit_length
 
 MAX_LOGIT_SCALE = 100.0
@@ -85,10 +86,11 @@ class SignCLIP(nn.Module):
         super().__init__()
         self.config = config
         self.pose_encoder = pose_encoder
-        self.pose_projection = pose_projection or nn.Linear(pose_encoder.output_dim, config.embed_dim, bias=False)
+        self.pose_projection = pose_projection or nn.Linear(pose_encoder.output_dim, config.tower_dim, bias=False)
         self.text_encoder = text_encoder
-        self.text_projection = text_projection or nn.Linear(text_encoder.output_dim, config.embed_dim, bias=False)
+        self.text_projection = text_projection or nn.Linear(text_encoder.output_dim, config.tower_dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(float(config.logit_scale_init)))
+        self.provenance = Provenance("untrained")  # set by load_model, the trainer and the converter
         self._pipeline: Pipeline | None = None
 
     @property
@@ -97,8 +99,13 @@ class SignCLIP(nn.Module):
 
     @property
     def embed_dim(self) -> int:
-        """The length of an embedding: `config.embed_dim` per tower."""
-        return self.config.embed_dim * self.config.towers
+        """The length of an embedding: `config.tower_dim` per tower."""
+        return self.config.tower_dim * self.config.towers
+
+    @property
+    def trained(self) -> bool | None:
+        """Whether the weights were trained or converted (True), are untrained (False), or unknown (None)."""
+        return self.provenance.trained
 
     @property
     def device(self) -> torch.device:
@@ -156,10 +163,7 @@ class SignCLIP(nn.Module):
     ) -> PoseTensor:
         """Run the model's preprocessing on `pose` (augmentations too with `train`) into a PoseTensor
         (frames, input_features); PoseLayoutError naming `name` if the pose or its features do not fit."""
-        try:
-            tensor = self.pipeline(pose, train=train, rng=rng)
-        except PoseLayoutError as error:
-            raise PoseLayoutError(f"{name}: {error}") from None
+        tensor = naming_the_pose(name, self.pipeline, pose, train, rng)
         if tensor.data.shape[1] != self.config.input_features:
             components = [(c.name, len(c.points)) for c in pose.header.components]
             raise PoseLayoutError(
@@ -203,16 +207,27 @@ class SignCLIP(nn.Module):
         return self.normalize(pooled).numpy()
 
     def embed_poses(
-        self, poses: Sequence[PoseInput], batch_size: int = 32, progress: bool = False, normalize: bool = True
+        self,
+        poses: Sequence[PoseInput],
+        batch_size: int = 32,
+        progress: bool = False,
+        normalize: bool = True,
+        names: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """Preprocess and embed Poses or `.pose` paths into (N, embed_dim) float32, L2-normalized unless
-        `normalize` is False."""
+        """Preprocess and embed Poses or `.pose`/`.parquet` paths into (N, embed_dim) float32, L2-normalized
+        unless `normalize` is False. An error names the pose's file (a path) or its entry of `names` (e.g.
+        the video a Pose was extracted from), else "<pose>"."""
         if isinstance(poses, str | os.PathLike | Pose):
             raise TypeError("embed_poses takes a list of poses or paths, not one")
+        if names is not None and len(names) != len(poses):
+            raise ValueError(f"embed_poses got {len(poses)} poses but {len(names)} names")
         chunks = []
         with tqdm(total=len(poses), unit="pose", disable=not progress) as bar:
             for start in range(0, len(poses), batch_size):
-                tensors = [self.preprocess(*_read(item)) for item in poses[start : start + batch_size]]
+                tensors = [
+                    self.preprocess(*_read(item, names[start + i] if names is not None else None))
+                    for i, item in enumerate(poses[start : start + batch_size])
+                ]
                 chunks.append(self.embed_pose_tensors(tensors, batch_size=batch_size, normalize=normalize))
                 bar.update(len(tensors))
         return np.concatenate(chunks) if chunks else np.zeros((0, self.embed_dim), dtype=np.float32)
@@ -251,10 +266,11 @@ class SignCLIP(nn.Module):
             self.train(was_training)
 
 
-def _read(item: PoseInput) -> tuple[Pose, str]:
+def _read(item: PoseInput, name: str | None) -> tuple[Pose, str]:
+    """The Pose of an embed_poses input and the name its errors carry."""
     if isinstance(item, Pose):
-        return item, "<pose>"
-    return read_pose(item), str(Path(item))
+        return item, name or "<pose>"
+    return read_any_pose(item), name or str(Path(item))
 
 
 def build_signclip(config: ModelConfig, text_source: str | Path | None = None) -> SignCLIP:
@@ -276,8 +292,8 @@ def build_signclip(config: ModelConfig, text_source: str | Path | None = None) -
         config,
         PoseTowers(encoders),
         text_encoder,
-        pose_projection=TowerProjection(config.towers, encoders[0].output_dim, config.embed_dim),
-        text_projection=nn.Linear(text_encoder.output_dim, config.towers * config.embed_dim, bias=False),
+        pose_projection=TowerProjection(config.towers, encoders[0].output_dim, config.tower_dim),
+        text_projection=nn.Linear(text_encoder.output_dim, config.towers * config.tower_dim, bias=False),
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -62,14 +61,6 @@ def _extract_one(estimator, job: VideoJob, fps: float | None) -> JobOutcome:
     return outcome
 
 
-def _silence_native_logs() -> None:
-    """Send this process's fd 2 (MediaPipe's C++ logging) to /dev/null, keeping Python's stderr."""
-    sys.stderr = os.fdopen(os.dup(2), "w", buffering=1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-
-
 def _raise_system_exit(*_) -> None:
     raise SystemExit(143)
 
@@ -79,21 +70,21 @@ def worker_main(connection: Connection, model_complexity: int, fps: float | None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _raise_system_exit)
     os.environ.update(WORKER_THREAD_ENV)
-    _silence_native_logs()
-    from signclip.poses._holistic_estimator import HolisticEstimator
+    from signclip.poses._holistic_estimator import HolisticEstimator, native_logs_silenced
 
-    try:
-        estimator = HolisticEstimator(model_complexity)
-    except Exception as error:
-        connection.send(("fatal", f"{error}" if isinstance(error, SignclipError) else repr(error)))
-        return
-    connection.send(("ready", None))
-    with estimator:
+    with native_logs_silenced():
         try:
-            while (job := connection.recv()) is not None:
-                connection.send(("finished", _extract_one(estimator, job, fps)))
-        except (EOFError, BrokenPipeError):
-            return  # the parent is gone
+            estimator = HolisticEstimator(model_complexity)
+        except Exception as error:
+            connection.send(("fatal", f"{error}" if isinstance(error, SignclipError) else repr(error)))
+            return
+        connection.send(("ready", None))
+        with estimator:
+            try:
+                while (job := connection.recv()) is not None:
+                    connection.send(("finished", _extract_one(estimator, job, fps)))
+            except (EOFError, BrokenPipeError):
+                return  # the parent is gone
 
 
 @dataclass(eq=False)

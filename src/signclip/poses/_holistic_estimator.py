@@ -9,7 +9,12 @@ mediapipe is imported only here, when an estimator is built, because it is the o
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +28,31 @@ from signclip.poses.holistic import holistic_header
 SUPPORTED_MODEL_COMPLEXITY = 1
 BODY_POINTS, FACE_POINTS, HAND_POINTS = 33, 468, 21
 TOTAL_POINTS = BODY_POINTS + FACE_POINTS + 2 * HAND_POINTS + BODY_POINTS
+
+
+@contextlib.contextmanager
+def native_logs_silenced() -> Iterator[None]:
+    """Send file descriptor 2 (where MediaPipe's and TensorFlow Lite's C++ code log) to /dev/null for the
+    duration, while Python's `sys.stderr` keeps writing to the real stderr; fd 2 is restored afterwards."""
+    try:
+        python_stderr_is_fd_2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        python_stderr_is_fd_2 = False  # already elsewhere (e.g. captured by a test): leave it
+    original, saved = sys.stderr, os.dup(2)
+    original.flush()
+    if python_stderr_is_fd_2:
+        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        if python_stderr_is_fd_2:
+            sys.stderr.close()
+            sys.stderr = original
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def check_model_complexity(model_complexity: int) -> None:

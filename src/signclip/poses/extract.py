@@ -26,6 +26,7 @@ from signclip.poses._holistic_estimator import (
     HolisticEstimator,
     check_model_complexity,
     import_mediapipe_holistic,
+    native_logs_silenced,
 )
 from signclip.poses._video_frames import StageTimes, VideoError
 
@@ -58,12 +59,14 @@ def video_to_pose(
     Returns a Pose with data (frames, 1, 576, 3) in pixels: body 33, face 468, left hand 21, right
     hand 21, body world 33 points. `fps` first drops frames to about that rate (see `extract_poses`).
     Pass an `estimator` to reuse a loaded model across calls. Raises VideoError for unreadable videos.
+    MediaPipe's native log lines are silenced (as in the extraction workers).
     """
     _check_fps(fps)
-    if estimator is not None:
-        return estimator.estimate(path, fps=fps)
-    with HolisticEstimator(model_complexity) as own_estimator:
-        return own_estimator.estimate(path, fps=fps)
+    with native_logs_silenced():
+        if estimator is not None:
+            return estimator.estimate(path, fps=fps)
+        with HolisticEstimator(model_complexity) as own_estimator:
+            return own_estimator.estimate(path, fps=fps)
 
 
 @dataclass

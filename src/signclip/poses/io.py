@@ -6,6 +6,7 @@ Every reader returns a pose-format `Pose`; every problem with a file raises `Pos
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,9 +74,11 @@ def write_pose(pose: Pose, path: str | os.PathLike) -> Path:
 
 
 def write_bytes_atomically(data: bytes, path: Path) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and a rename."""
+    """Write `data` to `path` through a temporary file in the same folder and a rename; the file gets the
+    mode the user's umask gives a new file (as `open` would), not mkstemp's private 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
@@ -107,6 +110,20 @@ ASL_SIGNS_TYPES = {
 ASL_SIGNS_COLUMNS = {"frame", "type", "landmark_index", "x", "y", "z"}
 
 
+def _read_table(path: Path, kind: str):
+    """Read a `kind` ("parquet" or "CSV") file into a pandas DataFrame; PoseFileError naming the file when
+    it is absent or unreadable."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise PoseFileError(f"{path}: no such file")
+    reader = pd.read_parquet if kind == "parquet" else pd.read_csv
+    try:
+        return reader(path)
+    except Exception as error:
+        raise PoseFileError(f"{path}: not a readable {kind} file: {error}") from None
+
+
 def read_asl_signs_parquet(path: str | os.PathLike, fps: float = 30.0) -> Pose:
     """Read one Kaggle "asl-signs" (Google ISLR) sequence parquet into a Holistic Pose.
 
@@ -114,15 +131,8 @@ def read_asl_signs_parquet(path: str | os.PathLike, fps: float = 30.0) -> Pose:
     (face/left_hand/pose/right_hand), landmark_index, x, y, z; 543 landmarks a frame, x and y
     normalized to [0, 1]. Coordinates are scaled to a 1000x1000 image; NaN rows become missing points.
     """
-    import pandas as pd
-
     path = Path(path)
-    if not path.is_file():
-        raise PoseFileError(f"{path}: no such file")
-    try:
-        table = pd.read_parquet(path)
-    except Exception as error:
-        raise PoseFileError(f"{path}: not a readable parquet file: {error}") from None
+    table = _read_table(path, "parquet")
     missing_columns = ASL_SIGNS_COLUMNS - set(table.columns)
     if missing_columns:
         raise PoseFileError(f"{path}: not an asl-signs sequence, missing columns {sorted(missing_columns)}")
@@ -163,15 +173,8 @@ def read_keypoint_csv(
     single component, e.g. RWTH-BOSTON-104's `hands_condensed.csv` gives points left, right, nose.
     Rows are ordered by a `frame` column when present; frames missing from the sequence stay missing.
     """
-    import pandas as pd
-
     path = Path(path)
-    if not path.is_file():
-        raise PoseFileError(f"{path}: no such file")
-    try:
-        table = pd.read_csv(path)
-    except Exception as error:
-        raise PoseFileError(f"{path}: not a readable CSV file: {error}") from None
+    table = _read_table(path, "CSV")
     points = [c[:-2] for c in table.columns if c.endswith(("-x", "_x"))]
     points = [p for p in points if f"{p}-y" in table.columns or f"{p}_y" in table.columns]
     if not points:

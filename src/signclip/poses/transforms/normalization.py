@@ -1,0 +1,158 @@
+"""Normalization steps: shoulders, z scaling, each hand in its own frame, and appearance removal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from pose_format import Pose
+
+from signclip.errors import PoseLayoutError
+from signclip.poses import holistic
+from signclip.poses.transforms.core import (
+    first_person,
+    image_points,
+    point_index,
+    present_mask,
+    shoulder_indices,
+    with_body,
+)
+
+
+@dataclass(frozen=True)
+class NormalizeShoulders:
+    """Shift by the shoulders' midpoint and scale by the mean shoulder width, both over the whole sequence.
+
+    World landmarks (already metric and centred) are left as they are. A sequence in which the
+    shoulders are never both visible raises PoseLayoutError.
+    """
+
+    augmentation: ClassVar[bool] = False
+
+    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+        left, right = shoulder_indices(pose.header)
+        data, confidence = first_person(pose)
+        both = present_mask(confidence[:, 0, left]) & present_mask(confidence[:, 0, right])
+        if not both.any():
+            raise PoseLayoutError("shoulder normalization: the shoulders are never both visible")
+        left_xyz, right_xyz = data[both, 0, left], data[both, 0, right]
+        center = ((left_xyz + right_xyz) / 2).mean(axis=0)
+        width = np.linalg.norm(left_xyz - right_xyz, axis=-1).mean()
+        if width <= 0:
+            raise PoseLayoutError("shoulder normalization: the shoulders coincide (zero width)")
+        moved = image_points(pose.header, data.shape[2])
+        data[:, :, moved] = (data[:, :, moved] - center) / width
+        return with_body(pose, data * (confidence[..., None] > 0), confidence)
+
+
+@dataclass(frozen=True)
+class Center:
+    """Shift image-space points by the mean position over the sequence of `point` (in whichever component
+    has a point of that name), or of all visible points when the pose has no such point, then divide them
+    by `scale` (default: the header's frame width). For layouts without shoulders, e.g. RWTH-BOSTON-104's
+    2D positions of both hands and the nose. A sequence in which nothing is visible raises PoseLayoutError.
+    """
+
+    point: str = "nose"
+    scale: float | None = None
+    augmentation: ClassVar[bool] = False
+
+    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+        data, confidence = first_person(pose)
+        moved = image_points(pose.header, data.shape[2])
+        chosen = [i for (_, name), i in point_index(pose.header).items() if name == self.point] or np.flatnonzero(moved)
+        visible = present_mask(confidence[:, 0, chosen])
+        if not visible.any():
+            raise PoseLayoutError(f"center: no visible point to center on ({self.point!r} or any other)")
+        center = data[:, 0, chosen][visible].mean(axis=0)
+        scale = self.scale if self.scale is not None else pose.header.dimensions.width
+        if not scale or scale <= 0:
+            raise PoseLayoutError(f"center needs a positive scale; the pose header's width is {scale}")
+        data[:, :, moved] = (data[:, :, moved] - center) / scale
+        return with_body(pose, data * (confidence[..., None] > 0), confidence)
+
+
+@dataclass(frozen=True)
+class ScaleZ:
+    """Multiply z of the image-space points by `factor` (default: the frame width from the header).
+
+    pose-format stores MediaPipe's x and y in pixels but z as MediaPipe returns it, in units of the
+    frame width, so a hand is about a thousand times flatter than it is; scaled by the width, z is
+    commensurate with x and y and 3D hand normalization sees the real palm plane. World landmarks
+    (metric) are left as they are.
+    """
+
+    factor: float | None = None
+    augmentation: ClassVar[bool] = False
+
+    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+        data, confidence = first_person(pose)
+        if data.shape[-1] < 3:
+            raise PoseLayoutError("scale_z needs x, y and z coordinates")
+        factor = self.factor if self.factor is not None else pose.header.dimensions.width
+        if not factor or factor <= 0:
+            raise PoseLayoutError(f"scale_z needs a positive factor; the pose header's width is {factor}")
+        moved = image_points(pose.header, data.shape[2])
+        data[:, :, moved, 2] *= factor
+        return with_body(pose, data, confidence)
+
+
+@dataclass(frozen=True)
+class NormalizeHands3D:
+    """Put each hand in its own frame: wrist at the origin, palm (wrist, index MCP, pinky MCP) in the
+    x-y plane, wrist -> middle MCP along +y, scaled so the mean wrist -> MCP length (index, middle,
+    pinky) is 1. Needs 3D hand points (and, for poses written by pose-format, `scale_z` first to make
+    the palm plane the real one rather than the image plane)."""
+
+    augmentation: ClassVar[bool] = False
+
+    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+        data, confidence = first_person(pose)
+        if data.shape[-1] < 3:
+            raise PoseLayoutError("3D hand normalization needs x, y and z coordinates")
+        index = point_index(pose.header)
+        for hand in holistic.HANDS:
+            if (hand, "WRIST") not in index:
+                continue
+            start = index[(hand, "WRIST")]
+            points = slice(start, start + 21)
+            hand_data = data[:, 0, points, :3]
+            wrist, middle = hand_data[:, 0], hand_data[:, 9]
+            index_mcp, pinky = hand_data[:, 5], hand_data[:, 17]
+            y_axis = _unit(middle - wrist)
+            normal = _unit(np.cross(index_mcp - wrist, pinky - wrist))
+            x_axis = _unit(np.cross(y_axis, normal))
+            z_axis = np.cross(x_axis, y_axis)
+            rotation = np.stack([x_axis, y_axis, z_axis], axis=1)  # (frames, 3, 3), rows are the axes
+            length = np.linalg.norm(np.stack([index_mcp, middle, pinky]) - wrist, axis=-1).mean(axis=0)
+            valid = present_mask(confidence[:, 0, start]) & (length > 1e-9)
+            local = np.einsum("fij,fpj->fpi", rotation, hand_data - wrist[:, None])
+            local = local / np.where(valid, length, 1.0)[:, None, None]
+            data[:, 0, points, :3] = np.where(valid[:, None, None], local, 0.0)
+            confidence[~valid, 0, points] = 0
+        return with_body(pose, data, confidence)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norm > 1e-12, norm, 1.0)
+
+
+@dataclass(frozen=True)
+class Anonymize:
+    """Remove the signer's appearance (body proportions, face) with the pose-anonymization package.
+
+    Needs a full MediaPipe Holistic pose (body, face, hands) as pose-anonymization expects."""
+
+    augmentation: ClassVar[bool] = False
+
+    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+        from pose_anonymization.appearance import remove_appearance
+
+        try:
+            anonymized = remove_appearance(Pose(pose.header, pose.body.copy()))
+        except Exception as error:
+            raise PoseLayoutError(f"anonymization needs a full Holistic pose: {error}") from None
+        data = np.ma.getdata(anonymized.body.data)
+        return with_body(pose, data, anonymized.body.confidence, header=anonymized.header)

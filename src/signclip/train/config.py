@@ -1,0 +1,154 @@
+"""The training configuration: `TrainConfig` (YAML plus `--set a.b=value` overrides) and its checks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from signclip.data.table import TableSource
+from signclip.dataclass_config import check_values, from_mapping, upper_bounds
+from signclip.errors import ConfigError, SignclipError
+from signclip.model.config import RENAMED_KEYS, ModelConfig, model_config
+from signclip.model.identity import DEFAULT_MODEL
+
+LOWER_IS_BETTER = ("MedR",)
+MAX_BATCH = 1 << 20
+MAX_EPOCHS = 1 << 20
+MAX_LR = 1000.0  # also the bound of weight_decay; beyond it (or infinite) training only diverges
+
+
+class TrainingError(SignclipError):
+    """Training cannot start or go on: an empty split, no poses, a checkpoint that does not fit, or a loss
+    that is no longer finite."""
+
+
+@dataclass
+class TrainConfig:
+    """One training run. `model` is a registered name, a config file, or a mapping with `base:` and
+    overrides (see signclip.model.config.model_config); its `input_features` is set from the data.
+    `augment` lists training-only transform steps run after the model's own preprocessing. The best
+    model is chosen by `val_metric` ("v2t.R@1", "t2v.P@5", "v2t.MedR", ...) on the validation split,
+    computed within `val_group_by` groups when set, every `eval_every` epochs. `torch_threads` > 0 sets
+    torch's CPU threads (1 is fastest for small models on a busy machine; 0 keeps torch's default)."""
+
+    model: Any = DEFAULT_MODEL
+    data: TableSource = field(default_factory=TableSource)
+    augment: list = field(default_factory=list)
+    output_dir: str = "runs/signclip"
+    batch_size: int = 32
+    epochs: int = 10
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_epochs: float = 1.0
+    grad_clip: float = 1.0
+    seed: int = 0
+    val_metric: str = "v2t.R@1"
+    val_group_by: str | None = None
+    eval_every: int = 1
+    num_workers: int = 0
+    torch_threads: int = 0
+    amp: bool = True
+
+    def validate(self) -> None:
+        """Raise ConfigError for values out of range or an ambiguous data source."""
+        checks = [
+            (self.batch_size >= 2, "batch_size", "must be at least 2 (a contrastive batch needs negatives)"),
+            (self.epochs >= 1, "epochs", "must be at least 1"),
+            (self.lr > 0, "lr", "must be positive"),
+            (self.weight_decay >= 0, "weight_decay", "must not be negative"),
+            (self.warmup_epochs >= 0, "warmup_epochs", "must not be negative"),
+            (self.grad_clip > 0, "grad_clip", "must be positive"),
+            (self.eval_every >= 1, "eval_every", "must be at least 1"),
+            (self.num_workers >= 0, "num_workers", "must not be negative"),
+            (self.torch_threads >= 0, "torch_threads", "must not be negative"),
+            (isinstance(self.augment, list), "augment", "must be a list of transform steps"),
+            *upper_bounds(
+                self,
+                {
+                    "batch_size": MAX_BATCH,
+                    "epochs": MAX_EPOCHS,
+                    "lr": MAX_LR,
+                    "weight_decay": MAX_LR,
+                    "warmup_epochs": MAX_EPOCHS,
+                },
+            ),
+        ]
+        check_values(self, checks, "training config")
+        metric_direction(self.val_metric)
+        self.data.check("training config")
+        self.model_config()
+
+    def model_config(self) -> ModelConfig:
+        """The model config `model` names (a registered name, a file, or a mapping over a `base`); ConfigError
+        naming the bad key."""
+        try:
+            return model_config(dict(self.model) if isinstance(self.model, dict) else self.model)
+        except ConfigError as error:
+            raise ConfigError(f"training config: model: {str(error).removeprefix('model config: ')}") from None
+
+
+def metric_direction(name: str) -> tuple[str, str]:
+    """Split a validation metric name "v2t.R@1" into ("v2t", "R@1"); ConfigError for unknown names."""
+    direction, _, key = name.partition(".")
+    known = {"t2v": ("P@1", "P@5", "P@10", "MedR"), "v2t": ("R@1", "R@5", "R@10", "MedR")}
+    if key not in known.get(direction, ()):
+        options = [f"{d}.{k}" for d, keys in known.items() for k in keys]
+        raise ConfigError(f"training config: unknown val_metric {name!r}; choose one of {options}")
+    return direction, key
+
+
+def apply_override(data: dict, assignment: str) -> None:
+    """Apply one `a.b=value` override to the raw config mapping in place (value parsed as a YAML scalar).
+
+    Setting a key under `model` when `model` is a name turns it into {"base": name, key: value}.
+    """
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects KEY=VALUE (e.g. epochs=5 or data.root=DIR), got {assignment!r}")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--set {assignment!r}: the value is not a YAML scalar: {error}") from None
+    parts = key.strip().split(".")
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if part == "model" and depth == 0 and isinstance(child, str):
+            child = {"base": child}
+        if child is None:
+            child = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {assignment!r}: {'.'.join(parts[: depth + 1])} is not a section")
+        node[part] = child
+        node = child
+    if parts[:-1] == ["model"]:  # a model key's former or current name: the one set replaces the other
+        other_name = {**RENAMED_KEYS, **{new: old for old, new in RENAMED_KEYS.items()}}
+        node.pop(other_name.get(parts[-1], ""), None)
+    node[parts[-1]] = value
+
+
+def load_train_config(path: str | os.PathLike | None = None, overrides: Sequence[str] = ()) -> TrainConfig:
+    """Read a training config from YAML (or start from defaults), apply `--set` overrides, validate."""
+    data: dict = {}
+    source = "training config"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such training config")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigError(f"{path}: not a readable YAML file: {error}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    for assignment in overrides:
+        apply_override(data, assignment)
+    config = from_mapping(TrainConfig, data, source)
+    config.validate()
+    return config
