@@ -1,7 +1,7 @@
 """Pose extraction on Ray Data: the process pool's work, spread over a cluster's CPU actors.
 
 Each actor holds one MediaPipe graph (loaded once) and extracts one video per batch with the same code
-as a pool worker (`_extract_one`: the graph run restarted between videos, the .pose written atomically),
+as a pool worker (`extract_one`: the graph run restarted between videos, the .pose written atomically),
 so a video gives the same bytes on either engine. Ray restarts an actor whose process dies and retries
 its batch (`engine.MAX_RETRIES`); outputs that exist are skipped before the run, which makes a rerun
 resume where the last one stopped (Ray keeps no such record itself).
@@ -9,6 +9,7 @@ resume where the last one stopped (Ray keeps no such record itself).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -22,8 +23,7 @@ from signclip.poses._extract_pool import (
     JobOutcome,
     JobRunner,
     VideoJob,
-    _extract_one,
-    _silence_native_logs,
+    extract_one,
 )
 from signclip.poses._video_frames import StageTimes
 
@@ -32,10 +32,11 @@ class ExtractActor:
     """A Ray Data actor: one MediaPipe graph; each call extracts the videos of a batch (video, output)."""
 
     def __init__(self, model_complexity: int, fps: float | None):
-        os.environ.update(WORKER_THREAD_ENV)
-        _silence_native_logs()
-        from signclip.poses._holistic_estimator import HolisticEstimator
+        from signclip.poses._holistic_estimator import HolisticEstimator, native_logs_silenced
 
+        os.environ.update(WORKER_THREAD_ENV)
+        self.quiet = contextlib.ExitStack()  # the actor's whole life: MediaPipe logs on every video
+        self.quiet.enter_context(native_logs_silenced())
         self.started = time.perf_counter()
         self.estimator = HolisticEstimator(model_complexity)
         self.startup_seconds = time.perf_counter() - self.started
@@ -44,7 +45,7 @@ class ExtractActor:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         """Extract each (video, output) row; returns the outcome columns, one row per video."""
         outcomes = [
-            _extract_one(self.estimator, VideoJob(Path(video), Path(output)), self.fps)
+            extract_one(self.estimator, VideoJob(Path(video), Path(output)), self.fps)
             for video, output in zip(batch["video"], batch["output"], strict=True)
         ]
         return {

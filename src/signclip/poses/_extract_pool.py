@@ -46,7 +46,8 @@ class JobOutcome:
     times: StageTimes = field(default_factory=StageTimes)
 
 
-def _extract_one(estimator, job: VideoJob, fps: float | None) -> JobOutcome:
+def extract_one(estimator, job: VideoJob, fps: float | None) -> JobOutcome:
+    """Extract one video with a loaded estimator and write its .pose; errors go into the outcome."""
     outcome = JobOutcome(job)
     try:
         pose = estimator.estimate(job.video, fps=fps, times=outcome.times)
@@ -82,7 +83,7 @@ def worker_main(connection: Connection, model_complexity: int, fps: float | None
         with estimator:
             try:
                 while (job := connection.recv()) is not None:
-                    connection.send(("finished", _extract_one(estimator, job, fps)))
+                    connection.send(("finished", extract_one(estimator, job, fps)))
             except (EOFError, BrokenPipeError):
                 return  # the parent is gone
 
