@@ -63,7 +63,9 @@ class TableSource:
 def load_table(source: TableSource, work_dir: str | os.PathLike | None = None, generate: bool = True) -> pd.DataFrame:
     """Return the manifest table of `source` (columns of signclip.data.manifest), split as it asks.
 
-    Synthetic data is generated into `<work_dir>/data` when `generate`, else read from there.
+    Synthetic data is generated into `<work_dir>/data` when `generate`, else read from there. Adapters
+    that write pose files (rwth-boston-104) write them to `<work_dir>/data/poses`, or without a
+    `work_dir` to `$SIGNCLIP_HOME/datasets/<dataset>/poses`.
     """
     source.check()
     if source.synthetic is not None:
@@ -76,7 +78,9 @@ def load_table(source: TableSource, work_dir: str | os.PathLike | None = None, g
         table = _fill_languages(read_manifest(source.manifest), source.spoken_language, source.signed_language)
     else:
         from signclip.data.datasets import prepare_dataset
+        from signclip.home import signclip_home
 
+        data_dir = Path(work_dir) / "data" if work_dir is not None else signclip_home() / "datasets" / source.dataset
         table = prepare_dataset(
             source.dataset,
             source.root,
@@ -86,6 +90,7 @@ def load_table(source: TableSource, work_dir: str | os.PathLike | None = None, g
             test_fraction=source.test_fraction,
             spoken_language=source.spoken_language,
             signed_language=source.signed_language,
+            work_dir=data_dir / "poses",
         )
     if source.split_by and source.dataset is None:
         from signclip.data.splits import assign_splits

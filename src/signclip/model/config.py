@@ -12,7 +12,6 @@ import dataclasses
 import importlib
 import json
 import math
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,8 +171,9 @@ def list_models() -> list[str]:
 
 def models_home() -> Path:
     """Return where named model directories live: `$SIGNCLIP_HOME/models` (default ~/.local/share/signclip/models)."""
-    home = os.environ.get("SIGNCLIP_HOME") or Path.home() / ".local" / "share" / "signclip"
-    return Path(home).expanduser() / "models"
+    from signclip.home import signclip_home
+
+    return signclip_home() / "models"
 
 
 def local_model_dir(name: str) -> Path | None:
