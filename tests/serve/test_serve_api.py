@@ -54,7 +54,15 @@ def test_health_models_and_datasets(client):
     assert health == {"status": "ok", "models": ["serve-test"], "database": "ok"}
     models = client.get("/api/models").json()["models"]
     assert models == [
-        {"name": "serve-test", "aliases": ["alias"], "embed_dim": 32, "prompt": "signclip_v1", "default": True}
+        {
+            "name": "serve-test",
+            "aliases": ["alias"],
+            "embed_dim": 32,
+            "prompt": "signclip_v1",
+            "default": True,
+            "trained": True,
+            "warning": None,
+        }
     ]
     datasets = snapshot(client)
     assert datasets == [{"name": DATASET, "items": 24, "embeddings": {"serve-test": 24}}]

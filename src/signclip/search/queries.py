@@ -12,6 +12,17 @@ from signclip.errors import SignclipError
 from signclip.poses.io import read_any_pose
 
 
+class PromptError(SignclipError):
+    """A text query that cannot be wrapped in the model's prompt template (no sign language known).
+
+    `reason` is the template's own complaint; callers that name their own options can re-word the rest.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class QueryModel(Protocol):
     """What a query needs from a model (a SignCLIP model is one)."""
 
@@ -76,7 +87,8 @@ def text_prompt(
     try:
         return render_prompt(template, row)
     except ConfigError as error:
-        raise SignclipError(
+        raise PromptError(
             f"cannot wrap the text in the model's prompt ({error}); the dataset has no sign language: filter "
-            "with --where signed_language=CODE, index with --signed-language CODE, or pass --raw-text"
+            "with --where signed_language=CODE, index with --signed-language CODE, or pass --raw-text",
+            str(error),
         ) from None

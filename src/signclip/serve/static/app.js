@@ -208,22 +208,27 @@ async function runSearch(describe, makeRequest, button) {
   }
 }
 
+// The checked search settings, or null after telling the person what is missing (focusing that field).
+function checkedSettings(given, missing, field) {
+  if (!given) {
+    setStatus(missing, true);
+    field.focus();
+    return null;
+  }
+  try {
+    return searchSettings();
+  } catch (error) {
+    setStatus(error.message, true);
+    return null;
+  }
+}
+
 function searchByText(event) {
   event.preventDefault();
   const text = elements.text.value.trim();
   const button = event.submitter || elements.textForm.querySelector("button");
-  if (!text) {
-    setStatus("Type a word or phrase to search for.", true);
-    elements.text.focus();
-    return;
-  }
-  let settings;
-  try {
-    settings = searchSettings();
-  } catch (error) {
-    setStatus(error.message, true);
-    return;
-  }
+  const settings = checkedSettings(text, "Type a word or phrase to search for.", elements.text);
+  if (!settings) return;
   runSearch(`“${text}”`, () => fetchJson("/api/search", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -235,18 +240,8 @@ function searchByFile(event) {
   event.preventDefault();
   const file = elements.file.files[0];
   const button = event.submitter || elements.fileForm.querySelector("button");
-  if (!file) {
-    setStatus("Choose a video or .pose file to search with.", true);
-    elements.file.focus();
-    return;
-  }
-  let settings;
-  try {
-    settings = searchSettings();
-  } catch (error) {
-    setStatus(error.message, true);
-    return;
-  }
+  const settings = checkedSettings(file, "Choose a video or .pose file to search with.", elements.file);
+  if (!settings) return;
   const form = new FormData();
   for (const [key, value] of Object.entries(settings)) form.append(key, String(value));
   form.append("include_query_skeleton", "true");
