@@ -11,10 +11,11 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import anyio
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from signclip.errors import SignclipError
 from signclip.serve import inputs
