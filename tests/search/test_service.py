@@ -38,7 +38,7 @@ def test_a_dataset_of_one_model_is_searched_with_it_by_default(indexed):
 
 
 def test_another_model_or_several_models_give_errors_naming_the_datasets_models(indexed, synthetic_manifest):
-    store, embedder = indexed
+    store, _ = indexed
     with pytest.raises(service.ModelChoiceError, match="indexed with pose-statistics") as caught:
         service.choose_model(store, "synthetic", "signclip-small")
     assert caught.value.models == ["pose-statistics"]
