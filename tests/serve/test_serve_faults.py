@@ -7,6 +7,8 @@ import logging
 import shutil
 from pathlib import Path
 
+import pytest
+
 from signclip.cli import main
 
 
@@ -45,5 +47,31 @@ def test_the_pool_restarts_the_embedded_server_it_started(tmp_path: Path, caplog
         with caplog.at_level(logging.WARNING, logger="signclip.serve"), pool.store() as store:
             store.ping()
         assert "restarted the embedded PostgreSQL server" in caplog.text
+    finally:
+        pool.close()
+
+
+def test_a_dataset_of_a_model_the_server_has_not_loaded_is_a_409_naming_it(client, database_url: str):
+    import numpy as np
+
+    from signclip.search.store import Store
+
+    with Store.open(database_url) as store:
+        ids = store.add_items("elsewhere", [{"id": f"i{i}", "pose_path": "/p.pose", "gloss": "A"} for i in range(3)])
+        store.add_embeddings("other-model", ids, np.eye(3, 32, dtype=np.float32))
+    response = client.post("/api/search", json={"dataset": "elsewhere", "text": "house"})
+    assert response.status_code == 409
+    assert response.json()["models"] == ["other-model"] and "has not loaded" in response.json()["detail"]
+    response = client.post("/api/search", json={"dataset": "elsewhere", "text": "house", "model_name": "default"})
+    assert response.status_code == 409 and "'serve-test' has no embeddings" in response.json()["detail"]
+
+
+def test_a_database_given_by_url_that_is_down_is_a_503_with_the_reason():
+    from signclip.serve.resources import ServiceUnavailableError, StorePool
+
+    pool = StorePool("postgresql://nobody@127.0.0.1:9/none?connect_timeout=2", None, size=1)
+    try:
+        with pytest.raises(ServiceUnavailableError, match=r"cannot connect to postgresql://nobody@127\.0\.0\.1:9"):
+            pool.store().__enter__()
     finally:
         pool.close()
