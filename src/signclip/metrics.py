@@ -123,6 +123,7 @@ class RetrievalResult:
 
     @property
     def k(self) -> int:
+        """How many neighbours each query kept."""
         return self.neighbors.shape[1]
 
     @property

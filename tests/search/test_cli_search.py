@@ -153,3 +153,11 @@ def test_index_add_takes_any_folder_and_evaluation_asks_for_labels(environment, 
     assert code == 0 and "tape-1.pose" in out
     code, _, err = run(capsys, "search", "evaluate", "--dataset", "archive")
     assert code == 1 and "evaluation needs labels" in err
+
+
+def test_a_stopped_index_run_says_what_it_left(environment, gloss_folder, tiny_text_model, capsys):
+    model = str(save_tiny_model(environment, tiny_text_model, "search-test", 32))
+    assert run(capsys, "index", "add", "--dataset", "demo", str(gloss_folder), "--model", model)[0] == 0
+    smaller = str(save_tiny_model(environment, tiny_text_model, "search-test", 16))
+    code, _, err = run(capsys, "index", "add", "--dataset", "other", str(gloss_folder), "--model", smaller)
+    assert code == 1 and "16-d" in err and "nothing was stored for dataset 'other'" in err

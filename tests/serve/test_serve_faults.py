@@ -59,11 +59,15 @@ def test_a_dataset_of_a_model_the_server_has_not_loaded_is_a_409_naming_it(clien
     with Store.open(database_url) as store:
         ids = store.add_items("elsewhere", [{"id": f"i{i}", "pose_path": "/p.pose", "gloss": "A"} for i in range(3)])
         store.add_embeddings("other-model", ids, np.eye(3, 32, dtype=np.float32))
-    response = client.post("/api/search", json={"dataset": "elsewhere", "text": "house"})
-    assert response.status_code == 409
-    assert response.json()["models"] == ["other-model"] and "has not loaded" in response.json()["detail"]
-    response = client.post("/api/search", json={"dataset": "elsewhere", "text": "house", "model_name": "default"})
-    assert response.status_code == 409 and "'serve-test' has no embeddings" in response.json()["detail"]
+        try:
+            response = client.post("/api/search", json={"dataset": "elsewhere", "text": "house"})
+            assert response.status_code == 409
+            assert response.json()["models"] == ["other-model"] and "has not loaded" in response.json()["detail"]
+            body = {"dataset": "elsewhere", "text": "house", "model_name": "default"}
+            response = client.post("/api/search", json=body)
+            assert response.status_code == 409 and "'serve-test' has no embeddings" in response.json()["detail"]
+        finally:
+            store.remove_dataset("elsewhere")  # the other tests share this store
 
 
 def test_a_database_given_by_url_that_is_down_is_a_503_with_the_reason():

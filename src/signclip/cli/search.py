@@ -100,6 +100,7 @@ def _register_search(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_db(args: argparse.Namespace) -> int:
+    """Run `signclip db status|start|stop|path`."""
     from signclip.search.server import EmbeddedPostgres
 
     server = EmbeddedPostgres()
@@ -121,6 +122,7 @@ def run_db(args: argparse.Namespace) -> int:
 
 
 def run_index_add(args: argparse.Namespace) -> int:
+    """Run `signclip index add`: read the folder or manifest, embed and store it, print the report."""
     import signclip
     from signclip.search.indexer import IndexOptions
     from signclip.search.service import index_items, untrained_warning
@@ -173,6 +175,7 @@ def _warn(message: str | None) -> None:
 
 
 def run_index_list(args: argparse.Namespace) -> int:
+    """Run `signclip index list`: each dataset with its item and embedding counts."""
     from signclip.search.store import Store
 
     with Store.open() as store:
@@ -186,6 +189,7 @@ def run_index_list(args: argparse.Namespace) -> int:
 
 
 def run_index_remove(args: argparse.Namespace) -> int:
+    """Run `signclip index remove`: delete a dataset."""
     from signclip.search.store import Store
 
     with Store.open() as store:
@@ -209,6 +213,7 @@ def parse_where(values: list[str]) -> dict[str, list[str]]:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    """Run `signclip search`: rank the dataset by a text, pose or video query and print the hits."""
     import signclip
     from signclip.poses.io import read_any_pose
     from signclip.search.service import Query, choose_model, search, untrained_warning
@@ -241,6 +246,7 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    """Run `signclip search evaluate`: all-against-all retrieval, report files and headline figures."""
     from signclip.search.evaluation import evaluate_dataset
     from signclip.search.report import write_report
     from signclip.search.service import choose_model, stored_model_name

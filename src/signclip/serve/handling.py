@@ -83,6 +83,7 @@ ApiDep = Annotated[Api, Depends(api_of)]
 
 
 def media_type(request: Request) -> str:
+    """The request's content type, lower case, without parameters."""
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
@@ -133,6 +134,7 @@ async def read_request(
 
 
 def upload_label(field: str, upload: UploadFile, index: int | None = None) -> str:
+    """How errors name an uploaded file: `field[index] (filename)`."""
     label = f"{field}[{index}]" if index is not None else field
     return f"{label} ({upload.filename})" if upload.filename else label
 

@@ -132,6 +132,7 @@ class ModelRegistry:
 
     @property
     def default(self) -> ServedModel:
+        """The first model loaded."""
         return self.models[0]
 
     def get(self, name: str | None) -> ServedModel:

@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 from signclip.poses.io import pose_to_bytes, write_bytes_atomically
 from signclip.search import service
 from signclip.search.indexer import IndexOptions
+from signclip.search.items import check_dataset_name
 from signclip.search.queries import PromptError
 from signclip.search.store import Store
 from signclip.serve import inputs
@@ -193,7 +194,8 @@ def upload_folder(api: Api) -> Path:
 
 
 def checked_index_poses(api: Api, body: IndexRequest) -> list[bytes]:
-    """Decode and check every pose of an index request (nothing is written until all are good)."""
+    """Decode and check every pose of an index request and its dataset name (nothing is written until all are good)."""
+    check_dataset_name(body.dataset)
     inputs.check_pose_count(len(body.items), api.limits, field="items")
     ids = [item.id for item in body.items]
     if len(set(ids)) != len(ids):
