@@ -18,7 +18,7 @@ from signclip.search.analysis import rank_vectors
 from signclip.search.evaluation import evaluate_dataset
 from signclip.search.indexer import _mirror_videos, index_manifest
 from signclip.search.items import InvalidDatasetNameError
-from signclip.search.relevance import score_standing, strong_threshold
+from signclip.search.relevance import NULL_PROMPTS, Relevance, null_prompts, relevance_of, standing
 from signclip.search.sources import folder_table
 from signclip.search.store import Store
 
@@ -31,10 +31,17 @@ def indexed(store: Store, synthetic_manifest: Path, embedder) -> tuple[Store, ob
     return store, embedder
 
 
-def test_a_dataset_of_one_model_is_searched_with_it_by_default(indexed):
-    store, embedder = indexed
-    assert service.choose_model(store, "synthetic") == embedder.name
+def test_a_dataset_of_one_model_is_searched_with_it_by_default(store, synthetic_manifest, embedder, tmp_path):
+    manifest = read_manifest(synthetic_manifest)
+    index_manifest(store, "synthetic", manifest, embedder, progress=False, model_source=str(tmp_path / "model"))
+    assert service.choose_model(store, "synthetic") == str(tmp_path / "model")  # where it was loaded from
     assert service.choose_loaded_model(store, "synthetic", ["other", embedder.name], None) == embedder.name
+
+
+def test_a_model_of_unknown_origin_must_be_given(indexed):
+    store, _ = indexed  # indexed without a model source, under a name no registry knows
+    with pytest.raises(service.ModelChoiceError, match="give it with --model DIRECTORY"):
+        service.choose_model(store, "synthetic")
 
 
 def test_another_model_or_several_models_give_errors_naming_the_datasets_models(indexed, synthetic_manifest):
@@ -57,18 +64,18 @@ def test_search_by_example_leaves_out_the_query_item_and_gives_relevance(indexed
     query = service.Query(pose=read_pose(row["pose_path"]))
     with_self = service.search(store, embedder, "synthetic", query, k=3)
     assert with_self.results[0].key == row["id"] and with_self.results[0].distance == pytest.approx(0, abs=1e-5)
-    assert with_self.relevance[0].strong and with_self.relevance[0].percentile == pytest.approx(15 / 16)
+    assert with_self.relevance[0].strong and with_self.relevance[0].percentile == 1.0
     without = service.search(store, embedder, "synthetic", query, k=3, exclude_keys={row["id"]})
     assert row["id"] not in [hit.key for hit in without.results] and len(without.results) == 3
     assert len(without.relevance) == 3
 
 
-def test_relevance_marks_only_scores_that_stand_out():
-    background = np.random.default_rng(0).normal(0.3, 0.05, 1000)
-    cues = score_standing(background, [0.3 + 0.05 * (strong_threshold(1000) + 0.5), float(background.max())])
-    assert cues[0].strong and cues[0].percentile == 1.0
-    assert not cues[1].strong  # the best of 1000 unrelated scores is not a strong match
-    assert strong_threshold(1000) == pytest.approx(np.sqrt(2 * np.log(1000)) + 1)
+def test_relevance_marks_only_scores_at_or_above_the_null_threshold():
+    background = np.linspace(0.0, 0.5, 101)
+    cues = standing(background, 0.5, [0.9, 0.25])
+    assert cues[0] == Relevance(percentile=1.0, threshold=0.5, strong=True)
+    assert not cues[1].strong and cues[1].percentile == pytest.approx(0.5, abs=0.01)
+    assert len(set(null_prompts())) == NULL_PROMPTS and null_prompts() == null_prompts()  # fixed
 
 
 def test_untrained_registered_model_is_warned_about(tmp_path):
@@ -123,3 +130,24 @@ def test_one_gloss_makes_the_metrics_undefined_not_perfect():
     summary = summarize(result)
     assert summary["precision_at_k"] is None and summary["mean_average_precision"] is None
     assert "one gloss" in summary["undefined"]
+
+
+def test_relevance_from_the_datasets_own_scores(store: Store):
+    rng = np.random.default_rng(1)
+    centres = np.eye(3, 16)
+    vectors = np.repeat(centres, 5, axis=0) + 0.05 * rng.normal(size=(15, 16))
+    ids = store.add_items("clusters", [{"id": f"i{i}", "pose_path": "/p.pose"} for i in range(15)])
+    store.add_embeddings("toy", ids, vectors.astype(np.float32))
+    own, other = float(vectors[0] @ centres[0] / np.linalg.norm(vectors[0])), 0.0
+    pose_cues = relevance_of(store, "clusters", "toy", [own, other])
+    assert pose_cues[0].strong and not pose_cues[1].strong  # a cluster member vs an unrelated item
+    meaningless = rng.normal(size=(8, 16)) * 0.1 + centres[1]  # "prompts" that all land near cluster 1
+    reach = float(
+        np.max(
+            (meaningless / np.linalg.norm(meaningless, axis=1, keepdims=True))
+            @ (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).T
+        )
+    )
+    weak, strong = relevance_of(store, "clusters", "toy", [reach - 0.01, reach + 0.01], null_vectors=meaningless)
+    assert not weak.strong and strong.strong  # only a hit beyond what any meaningless text reaches
+    assert weak.threshold == pytest.approx(reach, abs=1e-4)

@@ -249,12 +249,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Run `signclip search evaluate`: all-against-all retrieval, report files and headline figures."""
     from signclip.search.evaluation import evaluate_dataset
     from signclip.search.report import write_report
-    from signclip.search.service import choose_model, stored_model_name
+    from signclip.search.service import choose_model_name
     from signclip.search.store import Store
 
     out_dir = Path(args.out_dir or Path("outputs") / "search-evaluate" / f"{args.dataset}-{args.method}")
     with Store.open() as store:
-        model = None if args.method == "dtw" else stored_model_name(choose_model(store, args.dataset, args.model))
+        model = None if args.method == "dtw" else choose_model_name(store, args.dataset, args.model)
         evaluation = evaluate_dataset(store, args.dataset, model, k=args.k, method=args.method, metric=args.metric)
     paths = write_report(evaluation, out_dir)
     summary = json.loads(paths[0].read_text())["summary"]

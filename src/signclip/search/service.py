@@ -31,7 +31,7 @@ from signclip.search.errors import ModelMismatchError
 from signclip.search.indexer import IndexOptions, IndexReport, fingerprint_of, index_manifest
 from signclip.search.items import Item, SearchResult
 from signclip.search.queries import read_video_pose, text_prompt
-from signclip.search.relevance import Relevance, relevance_of
+from signclip.search.relevance import Relevance, null_prompts, relevance_of
 from signclip.search.store import Store
 
 
@@ -134,23 +134,34 @@ def search(
     store.check_model(model.name, model.embed_dim, fingerprint_of(model))
     answer = SearchAnswer(dataset=dataset, model=model.name, kind=kind, results=[], relevance=[])
     where = {name: [value] if isinstance(value, str) else list(value) for name, value in (where or {}).items()}
+    null_vectors = None
     if kind == "text":
         if not query.text.strip():
             raise SignclipError("the text query is empty")
-        answer.text = query.text
-        answer.prompt = query.text
-        if query.prompt:
-            chosen = {**where, **{name: [value] for name, value in query.languages.items() if value}}
-            answer.prompt = text_prompt(model.config.prompt, query.text, store.languages(dataset), chosen)
-        vector = model.embed_texts([answer.prompt])[0]
+        wrap = _prompt_wrapper(store, model, dataset, query, where)
+        answer.text, answer.prompt = query.text, wrap(query.text)
+        vectors = model.embed_texts([answer.prompt, *(wrap(word) for word in null_prompts())])
+        vector, null_vectors = vectors[0], vectors[1:]
     else:
         answer.pose = query.pose if kind == "pose" else video_to_pose(query.video)
         vector = model.embed_poses([answer.pose], batch_size=1)[0]
     vector = np.asarray(vector, dtype=np.float32)
     results = store.search(dataset, model.name, vector, k=k + len(exclude_keys), where=where, exact=exact)
     answer.results = [hit for hit in results if hit.key not in exclude_keys][:k]
-    answer.relevance = relevance_of(store, dataset, model.name, vector, [1.0 - hit.distance for hit in answer.results])
+    scores = [1.0 - hit.distance for hit in answer.results]
+    answer.relevance = relevance_of(store, dataset, model.name, scores, null_vectors)
     return answer
+
+
+def _prompt_wrapper(
+    store: Store, model: SearchModel, dataset: str, query: Query, where: Mapping[str, list[str]]
+) -> Callable[[str], str]:
+    """How a text becomes the model's prompt for this search (the identity when `query.prompt` is off)."""
+    if not query.prompt:
+        return lambda text: text
+    chosen = {**where, **{name: [value] for name, value in query.languages.items() if value}}
+    languages = store.languages(dataset)
+    return lambda text: text_prompt(model.config.prompt, text, languages, chosen)
 
 
 def check_dataset_model(store: Store, dataset: str, model: str) -> None:
@@ -164,20 +175,20 @@ def check_dataset_model(store: Store, dataset: str, model: str) -> None:
         )
 
 
-def choose_model(store: Store, dataset: str, requested: str | None = None) -> str:
-    """Return the model (directory or registered name) to search `dataset` with.
+def choose_model_name(store: Store, dataset: str, requested: str | None = None) -> str:
+    """Return the stored name of the model to search (or evaluate) `dataset` with.
 
-    `requested` when given (checked against the dataset's models); else the dataset's only model, as
-    it was loaded when the dataset was indexed. Raises ModelChoiceError when the dataset has no
-    embeddings yet, or several models and none was requested.
+    `requested` (a directory or a name) when given, checked against the dataset's models; else the
+    dataset's only model. Raises ModelChoiceError when the dataset has no embeddings yet, or several
+    models and none was requested.
     """
     if requested is not None:
-        check_dataset_model(store, dataset, stored_model_name(requested))
-        return requested
+        name = stored_model_name(requested)
+        check_dataset_model(store, dataset, name)
+        return name
     models = store.dataset_models(dataset)
     if len(models) == 1:
-        (name,) = models
-        return str(store.model(name).metadata.get("source") or name)
+        return next(iter(models))
     if not models:
         raise ModelChoiceError(
             f"dataset {dataset!r} has no embeddings yet; run signclip index add --dataset {dataset} ...", []
@@ -186,6 +197,25 @@ def choose_model(store: Store, dataset: str, requested: str | None = None) -> st
         f"dataset {dataset!r} has embeddings of {len(models)} models ({_listing(models)}); {_HOW_TO_CHOOSE}",
         list(models),
     )
+
+
+def choose_model(store: Store, dataset: str, requested: str | None = None) -> str:
+    """Return the model (directory or registered name) to load for searching `dataset`.
+
+    `requested` when given; else the dataset's only model as it was loaded when the dataset was
+    indexed (ModelChoiceError when the store does not know from where, and the name alone does not load).
+    """
+    name = choose_model_name(store, dataset, requested)
+    if requested is not None:
+        return requested
+    source = store.model(name).metadata.get("source")
+    if source is None and not _loadable_name(name):
+        raise ModelChoiceError(
+            f"dataset {dataset!r} was indexed with model {name!r}, whose directory the store does not know "
+            "(indexed before signclip recorded where models come from); give it with --model DIRECTORY",
+            [name],
+        )
+    return str(source or name)
 
 
 def choose_loaded_model(store: Store, dataset: str, loaded: Sequence[str], requested: str | None) -> str | None:
@@ -223,6 +253,13 @@ def _listing(models: Mapping[str, int] | Sequence[str]) -> str:
     if isinstance(models, Mapping):
         return ", ".join(f"{name} ({count} items)" for name, count in models.items())
     return ", ".join(models)
+
+
+def _loadable_name(name: str) -> bool:
+    """Whether `name` loads without a directory: a registered model or one in the models folder."""
+    from signclip.model.config import list_models, local_model_dir
+
+    return name in list_models() or local_model_dir(name) is not None
 
 
 def stored_model_name(model: str) -> str:
