@@ -238,6 +238,8 @@ def run_search(args: argparse.Namespace) -> int:
         print("no results")
     elif not answer.strong_matches:
         print("no strong matches: no result stands out from the dataset's other items", file=sys.stderr)
+    else:
+        print("* = a strong match: it stands out from the dataset's other items", file=sys.stderr)
     for rank, (result, cue) in enumerate(zip(answer.results, answer.relevance, strict=True), start=1):
         path = result.pose_path or result.video_path
         mark = "*" if cue.strong else " "
