@@ -64,3 +64,20 @@ def tiny_text_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def small_model_config(tiny_text_model: Path):
+    """A function (name, tower_dim, max_frames, width) -> a small signclip-small config over the tiny text model."""
+
+    def config(name: str, tower_dim: int, max_frames: int, width: int = 32, max_length: int = 32) -> dict:
+        return {
+            "base": "signclip-small",
+            "name": name,
+            "tower_dim": tower_dim,
+            "max_frames": max_frames,
+            "pose_encoder": {"width": width, "layers": 1, "heads": 2, "conv_blocks": 1},
+            "text_encoder": {"name": str(tiny_text_model), "max_length": max_length},
+        }
+
+    return config

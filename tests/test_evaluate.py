@@ -27,7 +27,7 @@ from signclip.model.hub import create_model, save_model
 TINY_MODEL = {
     "base": "signclip-small",
     "name": "tiny-test",
-    "embed_dim": 16,
+    "tower_dim": 16,
     "preprocess": [{"name": "normalize_shoulders"}, {"name": "select", "preset": "upper_body_hands"}],
     "input_features": 201,
     "prompt": "plain",
@@ -100,10 +100,19 @@ def test_neighbour_scores_pick_the_closest_reference_of_each_text():
     assert fused[0, 0] > fused[1, 0] == fused[2, 0]  # a wins; c (no neighbours) gets the lowest one present
 
 
-def test_neighbours_option_runs_on_reference_rows(model, dataset):
+def test_neighbours_option_fuses_text_scores_with_the_nearest_training_pose(model, dataset):
     table = read_manifest(dataset)
     fused = evaluate_model(model, table, split="test", neighbours=1.0)
     assert 0 <= fused["v2t"]["R@1"] <= 1 and fused["n_poses"] == 8
+    tests, training = table[table["split"] == "test"], table[table["split"] != "test"]
+    texts = render_prompts("plain", tests)
+    unique = sorted(set(texts))
+    poses = model.embed_poses(read_table_poses(tests))
+    references = model.embed_poses(read_table_poses(training))
+    nearest = nearest_neighbour_scores(poses @ references.T, render_prompts("plain", training), unique)
+    scores = fuse_scores(model.embed_texts(unique) @ poses.T, nearest, 1.0)
+    expected = retrieval_metrics(scores, np.array([unique.index(t) for t in texts]))
+    assert fused["v2t"] == pytest.approx(expected["v2t"]) and fused["t2v"] == pytest.approx(expected["t2v"])
 
 
 def test_few_shot_knn_on_separable_and_on_random_embeddings():

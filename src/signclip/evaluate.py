@@ -1,16 +1,7 @@
-"""Retrieval evaluation the way SignCLIP reports it, plus few-shot kNN and a linear probe.
+"""Evaluating SignCLIP models: text <-> pose retrieval over a table, few-shot kNN and a linear probe.
 
-Metrics are pure functions of a score matrix `scores` (texts x poses, higher = more similar) and
-`pose_labels` (poses,), the row of each pose's correct text:
-
-- text -> pose (`t2v`): one query per text that has at least one pose; P@k = correct poses among
-  the top k / (queries x k); MedR = median 1-based rank of the first correct pose.
-- pose -> text (`v2t`): the candidates are all texts; R@k = fraction of poses whose text is in the
-  top k; MedR = median 1-based rank of the correct text.
-
-Ties are broken against the query: a wrong candidate scoring exactly as high as a correct one ranks
-before it, so a constant score matrix earns chance-level metrics or worse, never better.
-`retrieval_report` runs the metrics over a whole table, optionally within groups (e.g. per signed
+The metrics themselves (P@k, R@k, MedR) and their tie rule are in `signclip.metrics`;
+`retrieval_report` runs them over a whole table, optionally within groups (e.g. per signed
 language) with the mean over groups, for any scoring method (SignCLIP embeddings, DTW, ...).
 """
 
@@ -25,56 +16,12 @@ from pose_format import Pose
 from signclip.data.prompts import render_prompts
 from signclip.data.table import read_table_poses
 from signclip.errors import SignclipError
+from signclip.metrics import KS, metric_keys, retrieval_metrics
 from signclip.poses.transforms import mirror_pose
 
-KS = (1, 5, 10)
+__all__ = ["KS", "EvaluationError", "evaluate_model", "group_values", "retrieval_metrics", "retrieval_report"]
 SHOTS = (1, 5, 10)
 ScoreFunction = Callable[[list[str], np.ndarray], np.ndarray]
-
-
-def _ranking(scores: np.ndarray, correct: np.ndarray) -> np.ndarray:
-    """Order candidates by descending score, wrong before correct on ties; returns candidate indices."""
-    return np.lexsort((correct, -scores))
-
-
-def text_to_pose_metrics(scores: np.ndarray, pose_labels: np.ndarray, ks: Sequence[int] = KS) -> dict[str, float]:
-    """Text -> pose retrieval: take scores (texts, poses) and pose_labels (poses,) int; return P@k and MedR.
-
-    Texts without any pose are not queries (they still count as candidates for pose -> text).
-    """
-    scores, pose_labels = np.asarray(scores, dtype=np.float64), np.asarray(pose_labels)
-    queries = np.unique(pose_labels)
-    hits = {k: 0 for k in ks}
-    first_ranks = []
-    for text in queries:
-        correct = pose_labels == text
-        order = _ranking(scores[text], correct)
-        ranked_correct = correct[order]
-        for k in ks:
-            hits[k] += int(ranked_correct[:k].sum())
-        first_ranks.append(int(np.argmax(ranked_correct)) + 1)
-    metrics = {f"P@{k}": hits[k] / (len(queries) * k) for k in ks}
-    metrics["MedR"] = float(np.median(first_ranks))
-    return metrics
-
-
-def pose_to_text_metrics(scores: np.ndarray, pose_labels: np.ndarray, ks: Sequence[int] = KS) -> dict[str, float]:
-    """Pose -> text retrieval: take scores (texts, poses) and pose_labels (poses,) int; return R@k and MedR."""
-    scores, pose_labels = np.asarray(scores, dtype=np.float64), np.asarray(pose_labels)
-    candidates = np.arange(scores.shape[0])
-    ranks = np.array(
-        [int(np.argmax(_ranking(scores[:, p], candidates == t) == t)) + 1 for p, t in enumerate(pose_labels)]
-    )
-    metrics = {f"R@{k}": float((ranks <= k).mean()) for k in ks}
-    metrics["MedR"] = float(np.median(ranks))
-    return metrics
-
-
-def retrieval_metrics(scores: np.ndarray, pose_labels: np.ndarray, ks: Sequence[int] = KS) -> dict[str, dict]:
-    """Both directions: {"t2v": text_to_pose_metrics, "v2t": pose_to_text_metrics}."""
-    if scores.ndim != 2 or scores.shape[1] != len(pose_labels):
-        raise ValueError(f"scores must be (texts, poses) with poses = {len(pose_labels)}, got {scores.shape}")
-    return {"t2v": text_to_pose_metrics(scores, pose_labels, ks), "v2t": pose_to_text_metrics(scores, pose_labels, ks)}
 
 
 def retrieval_report(
@@ -107,7 +54,7 @@ def retrieval_report(
     per_group = {str(name): evaluate(np.flatnonzero(groups == name)) for name in sorted(set(groups))}
     mean = {
         direction: {key: float(np.mean([g[direction][key] for g in per_group.values()])) for key in keys}
-        for direction, keys in (("t2v", _metric_keys("t2v", ks)), ("v2t", _metric_keys("v2t", ks)))
+        for direction, keys in (("t2v", metric_keys("t2v", ks)), ("v2t", metric_keys("v2t", ks)))
     }
     counts = {"n_poses": len(texts), "n_texts": int(sum(g["n_texts"] for g in per_group.values()))}
     return {**mean, "groups": per_group, **counts}
@@ -115,12 +62,6 @@ def retrieval_report(
 
 def _counts(metrics: dict) -> dict[str, int]:
     return {"n_poses": metrics["n_poses"], "n_texts": metrics["n_texts"]}
-
-
-def _metric_keys(direction: str, ks: Sequence[int] = KS) -> list[str]:
-    """The metric names of one direction: ["P@1", ..., "MedR"] for t2v, ["R@1", ..., "MedR"] for v2t."""
-    prefix = "P" if direction == "t2v" else "R"
-    return [f"{prefix}@{k}" for k in ks] + ["MedR"]
 
 
 # ----------------------------------------------------------------------------- tables and poses
@@ -336,8 +277,8 @@ def format_report(report: dict) -> list[str]:
     """Printable lines of a retrieval report: one line per group (if any), then the overall/mean line."""
 
     def line(name: str, metrics: dict) -> str:
-        t2v = " ".join(f"{k} {metrics['t2v'][k]:.3f}" for k in _metric_keys("t2v"))
-        v2t = " ".join(f"{k} {metrics['v2t'][k]:.3f}" for k in _metric_keys("v2t"))
+        t2v = " ".join(f"{k} {metrics['t2v'][k]:.3f}" for k in metric_keys("t2v"))
+        v2t = " ".join(f"{k} {metrics['v2t'][k]:.3f}" for k in metric_keys("v2t"))
         counts = f"poses {metrics['n_poses']:>5} texts {metrics['n_texts']:>5}"
         return f"{name:<12} {counts} | text->pose {t2v} | pose->text {v2t}"
 

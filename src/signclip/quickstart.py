@@ -38,9 +38,10 @@ def run_quickstart(
     all-against-all figures for the embeddings and for the DTW baseline, and the report folder.
     """
     from signclip.data.manifest import write_manifest
+    from signclip.data.table import read_item_pose
     from signclip.search.evaluation import evaluate_dataset
-    from signclip.search.queries import query_vector, text_prompt
     from signclip.search.report import write_report
+    from signclip.search.service import Query, index_items, search
     from signclip.search.store import Store
     from signclip.train import load_train_config, load_training_table, train
 
@@ -67,21 +68,23 @@ def run_quickstart(
     say(f"3. indexing {len(table)} poses into the embedded PostgreSQL in {workdir / 'home'}")
     summary: dict = {"model": str(result.best_dir), "workdir": str(workdir)}
     with Store.open(home=workdir / "home") as store:
-        from signclip.search.indexer import index_manifest
+        from signclip.search.indexer import IndexOptions
 
-        report = index_manifest(store, DATASET, table, model, progress=False)
+        options = IndexOptions(progress=False, model_source=str(result.best_dir))
+        report = index_items(store, DATASET, table, model, options)
         for line in report.lines():
             say(f"   {line}")
         example = table[table["split"] == config.data.val_split].iloc[0]
         say(f"4. search by example: {example['pose_path']} (gloss {example['gloss']}, an unseen signer)")
-        by_example = store.search(DATASET, model.name, query_vector(model, pose=example["pose_path"]), k=5)
+        query = Query(pose=read_item_pose(example))
+        by_example = search(store, model, DATASET, query, k=5, exclude_keys={example["id"]}).results
         summary["by_example"] = [(r.gloss, r.signer, round(r.distance, 4)) for r in by_example]
         for rank, hit in enumerate(by_example, start=1):
             say(f"   {rank}. {hit.gloss:<10} {hit.signer:<10} distance {hit.distance:.4f}")
         query = str(example["text"])
-        prompt = text_prompt(model.config.prompt, query, store.languages(DATASET))
-        say(f"5. search by text: {prompt!r}")
-        by_text = store.search(DATASET, model.name, query_vector(model, text=prompt), k=5)
+        answer = search(store, model, DATASET, Query(text=query), k=5)
+        say(f"5. search by text: {answer.prompt!r}")
+        by_text = answer.results
         summary["by_text"] = [(r.gloss, r.signer, round(r.distance, 4)) for r in by_text]
         for rank, hit in enumerate(by_text, start=1):
             say(f"   {rank}. {hit.gloss:<10} {hit.signer:<10} distance {hit.distance:.4f}")
@@ -90,20 +93,40 @@ def run_quickstart(
             evaluation = evaluate_dataset(store, DATASET, model.name, k=5, method=method, progress=False)
             out_dir = workdir / "report" / method
             write_report(evaluation, out_dir)
-            from signclip.search.analysis import summarize
+            from signclip.metrics import summarize
 
             figures = summarize(evaluation.result)
             summary[method] = figures
-            say(
-                f"   {method:<9}: precision@5 {figures['precision_at_k']:.3f}, recall@5 {figures['recall_at_k']:.3f}, "
-                f"mAP {figures['mean_average_precision']:.3f}  -> {out_dir}"
-            )
+            say(f"   {method:<9}: {figures_line(figures)}  -> {out_dir}")
     summary["report"] = str(workdir / "report")
     say(
-        f"done. Try: SIGNCLIP_HOME={workdir / 'home'} signclip search --dataset {DATASET} --model {result.best_dir} "
-        f"--text {query}"
+        f"done. Try: SIGNCLIP_HOME={workdir / 'home'} {signclip_command()} search --dataset {DATASET} "
+        f"--model {result.best_dir} --text {query}"
     )
     return summary
+
+
+def figures_line(figures: dict) -> str:
+    """The headline all-against-all figures, or why they are undefined."""
+    if figures.get("undefined"):
+        return f"retrieval metrics undefined: {figures['undefined']}"
+    return (
+        f"precision@5 {figures['precision_at_k']:.3f}, recall@5 {figures['recall_at_k']:.3f}, "
+        f"mAP {figures['mean_average_precision']:.3f}"
+    )
+
+
+def signclip_command() -> str:
+    """How to call `signclip` from this shell: the running script when it is one, else beside Python, else -m."""
+    import sys
+
+    script = Path(sys.argv[0])
+    if script.name == "signclip" and script.is_file():
+        return str(script.resolve()) if shutil.which("signclip") != str(script.resolve()) else "signclip"
+    beside = Path(sys.executable).with_name("signclip")
+    if beside.is_file():
+        return "signclip" if shutil.which("signclip") == str(beside) else str(beside)
+    return f"{sys.executable} -m signclip.cli"
 
 
 def _folder_manifest(folder: Path, poses_dir: Path, say: Callable[[str], None]):

@@ -17,7 +17,7 @@ from signclip.model.hub import create_model, save_model
 from signclip.search.shards import ShardError, read_shards
 
 FINGERSPELLING = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fingerspelling"
-TINY = {"base": "signclip-small", "name": "tiny-ray", "embed_dim": 16, "pose_encoder": {"layers": 1, "width": 32}}
+TINY = {"base": "signclip-small", "name": "tiny-ray", "tower_dim": 16, "pose_encoder": {"layers": 1, "width": 32}}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_shards_equal_in_process_embeddings_and_a_rerun_resumes(ray_local, model
 
 def test_a_folder_with_another_model_s_shards_is_refused(ray_local, model_dir, table, tmp_path):
     embed_manifest(table.head(4), model_dir, tmp_path / "shards", RayOptions(), actors=1)
-    other = save_model(create_model({**TINY, "name": "other", "embed_dim": 8}), tmp_path / "other")
+    other = save_model(create_model({**TINY, "name": "other", "tower_dim": 8}), tmp_path / "other")
     with pytest.raises(ShardError, match="fingerprint"):
         embed_manifest(table.head(4), other, tmp_path / "shards", RayOptions(), actors=1)
     assert isinstance(ShardError("x"), SignclipError)

@@ -6,24 +6,15 @@ so save/load tests write kilobytes-to-megabytes instead of the 90 MB MiniLM weig
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from signclip.data.synthetic import synthetic_pose
 
 
 @pytest.fixture(scope="session")
-def tiny_config(tiny_text_model: Path) -> dict:
+def tiny_config(small_model_config) -> dict:
     """A small signclip_v1 model config (as a mapping over signclip-small) using the tiny text model."""
-    return {
-        "base": "signclip-small",
-        "name": "tiny",
-        "tower_dim": 16,
-        "max_frames": 32,
-        "pose_encoder": {"width": 32, "layers": 1, "heads": 2, "conv_blocks": 1},
-        "text_encoder": {"name": str(tiny_text_model), "max_length": 16},
-    }
+    return small_model_config("tiny", tower_dim=16, max_frames=32, max_length=16)
 
 
 @pytest.fixture(scope="session")

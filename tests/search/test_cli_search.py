@@ -21,7 +21,7 @@ def save_tiny_model(folder: Path, text_folder: Path, name: str, embed_dim: int) 
         {
             "base": "signclip-small",
             "name": name,
-            "embed_dim": embed_dim,
+            "tower_dim": embed_dim,
             "max_frames": 64,
             "pose_encoder": {"width": 32, "layers": 1, "heads": 2, "conv_blocks": 1},
             "text_encoder": {"name": str(text_folder), "max_length": 32},
@@ -126,3 +126,38 @@ def test_search_errors_are_clear(environment, gloss_folder, tiny_text_model, cap
     assert code == 1 and "'never-indexed' has no embeddings" in err
     with pytest.raises(SystemExit):
         main(["search", "--dataset", "demo"])  # no query: a usage error
+
+
+def test_search_uses_the_datasets_model_and_names_it_on_a_mismatch(environment, gloss_folder, tiny_text_model, capsys):
+    model = str(save_tiny_model(environment, tiny_text_model, "search-test", 32))
+    assert run(capsys, "index", "add", "--dataset", "demo", str(gloss_folder), "--model", model)[0] == 0
+    query = str(sorted(gloss_folder.rglob("*.pose"))[0])
+    code, out, err = run(capsys, "search", "--dataset", "demo", "--pose", query, "-k", "2")  # no --model
+    assert code == 0 and len(out.strip().splitlines()) == 2, err
+    assert "'search-test' is untrained" in err  # the warning follows the weights' provenance, not the path
+    other = str(save_tiny_model(environment, tiny_text_model, "other-model", 32))
+    code, out, err = run(capsys, "search", "--dataset", "demo", "--pose", query, "--model", other)
+    assert code == 1 and out == "" and "search-test (16 items)" in err and "--model" in err
+
+
+def test_index_add_takes_any_folder_and_evaluation_asks_for_labels(environment, gloss_folder, tiny_text_model, capsys):
+    model = str(save_tiny_model(environment, tiny_text_model, "search-test", 32))
+    poses = sorted(gloss_folder.rglob("*.pose"))
+    flat = environment / "archive"
+    flat.mkdir()
+    shutil.copy(poses[0], flat / "tape-1.pose")
+    shutil.copy(poses[5], flat / "tape-2.pose")
+    code, out, err = run(capsys, "index", "add", "--dataset", "archive", str(flat), "--model", model)
+    assert code == 0 and "embedded 2 now" in out, err
+    code, out, _ = run(capsys, "search", "--dataset", "archive", "--pose", str(flat / "tape-1.pose"), "-k", "1")
+    assert code == 0 and "tape-1.pose" in out
+    code, _, err = run(capsys, "search", "evaluate", "--dataset", "archive")
+    assert code == 1 and "evaluation needs labels" in err
+
+
+def test_a_stopped_index_run_says_what_it_left(environment, gloss_folder, tiny_text_model, capsys):
+    model = str(save_tiny_model(environment, tiny_text_model, "search-test", 32))
+    assert run(capsys, "index", "add", "--dataset", "demo", str(gloss_folder), "--model", model)[0] == 0
+    smaller = str(save_tiny_model(environment, tiny_text_model, "search-test", 16))
+    code, _, err = run(capsys, "index", "add", "--dataset", "other", str(gloss_folder), "--model", smaller)
+    assert code == 1 and "16-d" in err and "nothing was stored for dataset 'other'" in err

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from signclip import metrics
 from signclip.data.manifest import read_manifest
 from signclip.errors import SignclipError
 from signclip.search import analysis
@@ -41,7 +42,7 @@ def test_the_report_files(store, tmp_path: Path):
     paths = write_report(evaluation, tmp_path / "out")
     assert sorted(p.name for p in paths) == sorted(REPORT_FILES)
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    summary = analysis.summarize(evaluation.result)
+    summary = metrics.summarize(evaluation.result)
     assert report["summary"] == summary
     per_gloss = pd.read_csv(tmp_path / "out" / "per_gloss.csv")
     assert sorted(per_gloss["gloss"]) == ["G0", "G1", "G2", "G3"]
@@ -63,7 +64,7 @@ def test_dtw_method_ranks_the_raw_poses(store, synthetic_manifest, embedder):
     assert (result.neighbors != np.arange(16)[:, None]).all()  # never itself
     assert result.scores[:, 0].max() < 0  # scores are minus DTW distances
     # The synthetic signs of one gloss share a motion: DTW finds a same-gloss pose first far above chance (3/15).
-    assert analysis.precision_curve(result)[0] > 0.5
+    assert metrics.precision_curve(result)[0] > 0.5
 
 
 def test_evaluation_errors(store):

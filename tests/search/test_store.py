@@ -166,7 +166,7 @@ def test_changed_source_drops_the_embedding_but_kept_video_pose_does_not(store: 
 def test_item_and_languages(store: Store):
     ids = store.add_items("signs", [*rows(4), {"id": "x", "pose_path": "/p.pose", "signed_language": "gsg"}])
     item = store.item(int(ids[0]))
-    assert item["key"] == "item-0" and item["dataset"] == "signs" and item["gloss"] == "G0"
+    assert item.key == "item-0" and item.dataset == "signs" and item.gloss == "G0"
     assert store.item(10**9) is None
     assert store.languages("signs") == [("en", "ase", 4), ("", "gsg", 1)]
 

@@ -18,22 +18,11 @@ DATASET = "synthetic"
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_text_model: Path) -> Path:
+def model_dir(tmp_path_factory: pytest.TempPathFactory, small_model_config) -> Path:
     """signclip-small's layout with a 1-layer text transformer (random weights, MiniLM tokenizer), saved."""
-
     from signclip.model.hub import create_model, save_model
 
-    text_folder = tiny_text_model
-    model = create_model(
-        {
-            "base": "signclip-small",
-            "name": "serve-test",
-            "embed_dim": 32,
-            "max_frames": 64,
-            "pose_encoder": {"width": 32, "layers": 1, "heads": 2, "conv_blocks": 1},
-            "text_encoder": {"name": str(text_folder), "max_length": 32},
-        }
-    )
+    model = create_model(small_model_config("serve-test", tower_dim=32, max_frames=64))
     return save_model(model, tmp_path_factory.mktemp("model") / "serve-test")
 
 

@@ -53,9 +53,18 @@ def test_health_models_and_datasets(client):
     health = client.get("/healthz").json()
     assert health == {"status": "ok", "models": ["serve-test"], "database": "ok"}
     models = client.get("/api/models").json()["models"]
+    warning = models[0].pop("warning")
     assert models == [
-        {"name": "serve-test", "aliases": ["alias"], "embed_dim": 32, "prompt": "signclip_v1", "default": True}
+        {
+            "name": "serve-test",
+            "aliases": ["alias"],
+            "embed_dim": 32,
+            "prompt": "signclip_v1",
+            "default": True,
+            "trained": False,  # the test model is saved untrained, and its provenance says so
+        }
     ]
+    assert "'serve-test' is untrained" in warning and "signclip train" in warning
     datasets = snapshot(client)
     assert datasets == [{"name": DATASET, "items": 24, "embeddings": {"serve-test": 24}}]
 

@@ -137,3 +137,31 @@ def test_keyboard_only_search_and_errors_are_announced(browser, live_url):
     page.wait_for_selector(".result", timeout=30_000)
     assert "results for “tree”" in page.locator("#status").inner_text()
     page.close()
+
+
+def test_untrained_models_mismatches_and_weak_matches_are_said_in_words(browser, live_url):
+    page = browser.new_page(viewport=VIEWPORTS["desktop"])
+    page.goto(live_url)
+    page.wait_for_selector("#dataset option[value='synthetic']", state="attached")
+    banner = page.locator("#model-warning")
+    banner.wait_for(state="visible")
+    assert "serve-test is untrained" in banner.inner_text() and "signclip train" in banner.inner_text()
+
+    page.get_by_label("Number of results").fill("4")
+    page.get_by_label("Word or phrase").fill("house")
+    page.get_by_role("button", name="Search text").click()
+    page.wait_for_selector(".result", timeout=30_000)
+    matches = page.evaluate(
+        """() => [...document.querySelectorAll('.result dt')]
+            .filter((dt) => dt.textContent === 'Match').map((dt) => dt.nextElementSibling.textContent)"""
+    )
+    assert len(matches) == 4 and set(matches) <= {"strong", "weak"}
+    if "weak" in matches[:1]:
+        assert "No strong matches" in page.locator("#status").inner_text()
+
+    mismatch = {"detail": "model 'x' has no embeddings in dataset 'synthetic'", "models": ["serve-test"]}
+    page.route("**/api/search", lambda route: route.fulfill(status=409, json=mismatch))
+    page.get_by_role("button", name="Search text").click()
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('models of this dataset')")
+    assert "serve-test" in page.locator("#status").inner_text()
+    page.close()

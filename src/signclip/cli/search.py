@@ -40,7 +40,9 @@ def _register_index(subparsers: argparse._SubParsersAction) -> None:
     add = commands.add_parser("add", help="embed a folder of poses/videos or a manifest into the search store")
     add.add_argument("--dataset", required=True, help="dataset name in the store")
     source = add.add_mutually_exclusive_group(required=True)
-    source.add_argument("folder", nargs="?", metavar="FOLDER", help="folder of <gloss>/<file>.pose|.mp4")
+    source.add_argument(
+        "folder", nargs="?", metavar="FOLDER", help="any folder of .pose/.mp4 files (glosses from <gloss>/ folders)"
+    )
     source.add_argument("--manifest", metavar="M", help="manifest CSV or Parquet")
     add.add_argument("--model", default=DEFAULT_MODEL, help=f"model directory or registered name ({DEFAULT_MODEL})")
     add.add_argument("--workers", type=int, default=None, help="pose extraction processes (default: one per CPU)")
@@ -72,7 +74,7 @@ def _register_search(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument(
         "--where", action="append", default=[], metavar="FIELD=VALUE", help="filter, e.g. gloss=HOUSE or signer=s1"
     )
-    search.add_argument("--model", default=DEFAULT_MODEL, help=f"model directory or registered name ({DEFAULT_MODEL})")
+    search.add_argument("--model", help="model directory or registered name (default: the dataset's only model)")
     search.add_argument(
         "--raw-text",
         action="store_true",
@@ -85,7 +87,7 @@ def _register_search(subparsers: argparse._SubParsersAction) -> None:
     evaluate = commands.add_parser("evaluate", help="all-against-all retrieval: each item queries the rest")
     evaluate.add_argument("--dataset", required=True)
     evaluate.add_argument(
-        "--model", default=DEFAULT_MODEL, help="model (name or directory) the dataset was indexed with"
+        "--model", help="model (name or directory) the dataset was indexed with (default: the dataset's only model)"
     )
     evaluate.add_argument("-k", type=int, default=10)
     evaluate.add_argument("--method", choices=["embedding", "dtw"], default="embedding")
@@ -98,6 +100,7 @@ def _register_search(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_db(args: argparse.Namespace) -> int:
+    """Run `signclip db status|start|stop|path`."""
     from signclip.search.server import EmbeddedPostgres
 
     server = EmbeddedPostgres()
@@ -119,41 +122,61 @@ def run_db(args: argparse.Namespace) -> int:
 
 
 def run_index_add(args: argparse.Namespace) -> int:
+    """Run `signclip index add`: read the folder or manifest, embed and store it, print the report."""
     import signclip
-    from signclip.search.indexer import index_manifest
+    from signclip.model.identity import untrained_warning
+    from signclip.search.indexer import IndexOptions
+    from signclip.search.service import index_items
+    from signclip.search.sources import read_source
     from signclip.search.store import Store
 
+    options = IndexOptions(
+        batch_size=args.batch_size,
+        workers=args.workers,
+        force=args.force,
+        poses_dir=args.poses_dir,
+        model_source=_model_source(args.model),
+    )
     if args.batch_size < 1:
         raise SignclipError(f"--batch-size must be at least 1, got {args.batch_size}")
-    manifest = _read_source(args.folder, args.manifest, args.spoken_language, args.signed_language)
+    manifest = read_source(args.folder, args.manifest, args.spoken_language, args.signed_language)
     model = signclip.load_model(args.model)
+    _warn(untrained_warning(model))
     with Store.open() as store:
-        report = index_manifest(
-            store,
-            args.dataset,
-            manifest,
-            model,
-            batch_size=args.batch_size,
-            workers=args.workers,
-            force=args.force,
-            poses_dir=args.poses_dir,
-        )
+        try:
+            report = index_items(store, args.dataset, manifest, model, options)
+        except (SignclipError, KeyboardInterrupt):
+            print(_stopped_note(store, args.dataset, model.name, len(manifest)), file=sys.stderr)
+            raise
     for line in report.lines():
         print(line)
     return 0
 
 
-def _read_source(folder: str | None, manifest: str | None, spoken: str | None, signed: str | None):
-    """Return the manifest table of `--manifest`, or of FOLDER via the `folder` dataset adapter."""
-    from signclip.data.table import TableSource, load_table
+def _model_source(model: str) -> str:
+    """The model as a later search can load it: a directory as an absolute path, else the name."""
+    return str(Path(model).resolve()) if Path(model).is_dir() else model
 
-    source = TableSource(manifest=manifest, spoken_language=spoken, signed_language=signed)
-    if manifest is None:
-        source.dataset, source.root = "folder", folder
-    return load_table(source)
+
+def _stopped_note(store, dataset: str, model: str, total: int) -> str:
+    """Say what a stopped index run left: nothing, or finished batches that a rerun continues from."""
+    names = {d.name: d for d in store.list_datasets()}
+    if dataset not in names:
+        return f"the index run stopped; nothing was stored for dataset {dataset!r}"
+    done = names[dataset].embeddings.get(model, 0)
+    return (
+        f"the index run stopped; dataset {dataset!r} keeps {done} items embedded by {model!r} of {total} given "
+        "(resumable: rerun the same command to do the rest, or `signclip index remove` to start over)"
+    )
+
+
+def _warn(message: str | None) -> None:
+    if message:
+        print(message, file=sys.stderr)
 
 
 def run_index_list(args: argparse.Namespace) -> int:
+    """Run `signclip index list`: each dataset with its item and embedding counts."""
     from signclip.search.store import Store
 
     with Store.open() as store:
@@ -167,6 +190,7 @@ def run_index_list(args: argparse.Namespace) -> int:
 
 
 def run_index_remove(args: argparse.Namespace) -> int:
+    """Run `signclip index remove`: delete a dataset."""
     from signclip.search.store import Store
 
     with Store.open() as store:
@@ -190,63 +214,63 @@ def parse_where(values: list[str]) -> dict[str, list[str]]:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    """Run `signclip search`: rank the dataset by a text, pose or video query and print the hits."""
     import signclip
-    from signclip.model.identity import model_fingerprint
-    from signclip.search.queries import query_vector, text_prompt
+    from signclip.model.identity import untrained_warning
+    from signclip.poses.io import read_any_pose
+    from signclip.search.service import Query, choose_model, search
     from signclip.search.store import Store
 
     if args.dataset is None or (args.text, args.pose, args.video) == (None, None, None):
         args.parser.error("give --dataset and one of --text, --pose or --video (or use `signclip search evaluate`)")
     where = parse_where(args.where)
     with Store.open() as store:
-        store.dataset_id(args.dataset)  # an unknown dataset fails before the model loads
-        model = signclip.load_model(args.model)
-        store.check_model(model.name, model.embed_dim, model_fingerprint(model))
-        text = args.text
-        if text is not None and not args.raw_text:
-            text = text_prompt(model.config.prompt, text, store.languages(args.dataset), where)
-            print(f"prompt: {text}", file=sys.stderr)
-        vector = query_vector(model, text=text, pose=args.pose, video=args.video)
-        results = store.search(args.dataset, model.name, vector, k=args.k, where=where, exact=args.exact or None)
+        model_name = choose_model(store, args.dataset, args.model)  # fails before the model loads
+        model = signclip.load_model(model_name)
+        _warn(untrained_warning(model))
+        pose = read_any_pose(args.pose) if args.pose is not None else None
+        query = Query(text=args.text, pose=pose, video=args.video, prompt=not args.raw_text)
+        answer = search(store, model, args.dataset, query, k=args.k, where=where, exact=args.exact or None)
+    if answer.kind == "text" and query.prompt:
+        print(f"prompt: {answer.prompt}", file=sys.stderr)
     if args.json:
-        print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+        print(json.dumps([r.to_dict() for r in answer.results], indent=2, ensure_ascii=False))
         return 0
-    if not results:
+    if not answer.results:
         print("no results")
-    for rank, result in enumerate(results, start=1):
+    elif not answer.strong_matches:
+        print("no strong matches: no result stands out from the dataset's other items", file=sys.stderr)
+    else:
+        print("* = a strong match: it stands out from the dataset's other items", file=sys.stderr)
+    for rank, (result, cue) in enumerate(zip(answer.results, answer.relevance, strict=True), start=1):
         path = result.pose_path or result.video_path
-        print(f"{rank:>3}  {result.distance:.4f}  {result.gloss or result.text:<20}  {result.signer:<10}  {path}")
+        mark = "*" if cue.strong else " "
+        print(f"{rank:>3}{mark} {result.distance:.4f}  {result.gloss or result.text:<20}  {result.signer:<10}  {path}")
     return 0
 
 
-def stored_model_name(model: str) -> str:
-    """Return the name a model's embeddings carry in the store: a model directory's config name, else `model`."""
-    config = Path(model) / "config.json"
-    if config.is_file():
-        try:
-            return str(json.loads(config.read_text())["name"])
-        except (OSError, ValueError, KeyError) as error:
-            raise SignclipError(f"{config}: cannot read the model's name: {error}") from None
-    return model
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
+    """Run `signclip search evaluate`: all-against-all retrieval, report files and headline figures."""
     from signclip.search.evaluation import evaluate_dataset
     from signclip.search.report import write_report
+    from signclip.search.service import choose_model_name
     from signclip.search.store import Store
 
     out_dir = Path(args.out_dir or Path("outputs") / "search-evaluate" / f"{args.dataset}-{args.method}")
     with Store.open() as store:
-        evaluation = evaluate_dataset(
-            store, args.dataset, stored_model_name(args.model), k=args.k, method=args.method, metric=args.metric
-        )
+        model = None if args.method == "dtw" else choose_model_name(store, args.dataset, args.model)
+        evaluation = evaluate_dataset(store, args.dataset, model, k=args.k, method=args.method, metric=args.metric)
     paths = write_report(evaluation, out_dir)
     summary = json.loads(paths[0].read_text())["summary"]
-    print(
-        f"{summary['items']} items, {summary['glosses']} glosses: precision@{summary['k']} "
-        f"{_figure(summary['precision_at_k'])}, recall@{summary['k']} {_figure(summary['recall_at_k'])}, "
-        f"mAP {_figure(summary['mean_average_precision'])}"
-    )
+    if summary["undefined"]:
+        counts = f"{summary['items']} items, {summary['glosses']} glosses"
+        print(f"{counts}: retrieval metrics undefined: {summary['undefined']}")
+    else:
+        print(
+            f"{summary['items']} items, {summary['glosses']} glosses: precision@{summary['k']} "
+            f"{_figure(summary['precision_at_k'])}, recall@{summary['k']} {_figure(summary['recall_at_k'])}, "
+            f"mAP {_figure(summary['mean_average_precision'])}"
+        )
     print(f"wrote {', '.join(p.name for p in paths)} to {out_dir}", file=sys.stderr)
     return 0
 

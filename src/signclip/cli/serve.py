@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,12 +64,16 @@ def settings_from_args(args: argparse.Namespace):
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from signclip.serve.app import SETTINGS_ENV, create_app
+    from signclip.serve.app import SETTINGS_ENV, create_app, load_models
 
     settings = settings_from_args(args)
+    models = load_models(settings)  # a model that cannot be loaded fails here, before the banner
+    for served in models.models:
+        if served.warning:
+            print(served.warning, file=sys.stderr)
     print(f"signclip serve: http://{settings.host}:{settings.port}/ (API documentation at /docs)")
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+        uvicorn.run(create_app(settings, models), host=settings.host, port=settings.port)
     else:
         os.environ[SETTINGS_ENV] = settings.to_json()
         uvicorn.run(

@@ -1,60 +1,28 @@
-"""All-against-all retrieval analysis: each item queries the rest of its dataset; a hit shares its gloss.
+"""All-against-all retrieval: each item queries the rest of its dataset; a hit shares its gloss.
 
-Pure functions over (vectors or a score/distance matrix, glosses). Metrics, per query q with R_q > 0
-other items of its gloss (queries with R_q = 0 cannot hit and are counted as `singletons`, not averaged):
-- precision@k = hits in the top k / k;  recall@k = hits in the top k / R_q;
-- average precision = mean over q's relevant items of the precision at each one's rank (full ranking);
-  mAP = its mean over queries.
-Rankings are exact (see `ranking`): higher score first, ties by lower item index, the query excluded.
+Pure functions over (vectors or a score/distance matrix, glosses) that rank every query exactly (see
+`ranking`) into a `metrics.RetrievalResult`, and the tables and confusions built from it. The metric
+definitions and the tie rule are in `signclip.metrics`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from signclip.metrics import RetrievalResult, correct_ranks, ranking_order
 from signclip.search.ranking import (
     exclude_self,
     matrix_score_chunks,
-    relevant_ranks,
+    prepare_vectors,
+    score_block,
     symmetric_top_k,
     top_k_rows,
     vector_score_chunks,
 )
-
-
-@dataclass(frozen=True)
-class RetrievalResult:
-    """Per-query outcome of an all-against-all run over N items.
-
-    labels (N,) glosses; neighbors (N, k) item indices of each query's top k; scores (N, k) their
-    scores (higher = closer); relevant (N,) count of other items with the same gloss; average_precision
-    (N,) float, NaN for singletons, or None when not computed.
-    """
-
-    labels: np.ndarray
-    neighbors: np.ndarray
-    scores: np.ndarray
-    relevant: np.ndarray
-    average_precision: np.ndarray | None
-
-    @property
-    def k(self) -> int:
-        return self.neighbors.shape[1]
-
-    @property
-    def hits(self) -> np.ndarray:
-        """(N, k) bool: whether each retrieved item has the query's gloss."""
-        return self.labels[self.neighbors] == self.labels[:, None]
-
-    @property
-    def answerable(self) -> np.ndarray:
-        """(N,) bool: queries with at least one other item of their gloss."""
-        return self.relevant > 0
 
 
 def _labels(labels: Sequence[str] | np.ndarray) -> np.ndarray:
@@ -94,14 +62,14 @@ def rank_score_chunks(
         for first, block in chunks:
             block = exclude_self(np.array(block, dtype=np.float32), first)
             rows = slice(first, first + len(block))
-            neighbors[rows], top_scores[rows] = top_k_rows(block, None, k)
+            neighbors[rows], top_scores[rows] = tie_ruled_top_k(block, first, codes, k)
             if ap is not None:
                 for offset, row in enumerate(block):
                     query = first + offset
                     if relevant[query] == 0:
                         continue
                     same = members[codes[query]]
-                    ranks = relevant_ranks(row, same[same != query], query)
+                    ranks = correct_ranks(row, same[same != query], query)
                     ap[query] = float(np.mean(np.arange(1, len(ranks) + 1) / ranks))
             bar.update(len(block))
     return RetrievalResult(labels, neighbors, top_scores, relevant, ap)
@@ -126,50 +94,59 @@ def rank_vectors(
     if average_precision:
         chunks = vector_score_chunks(vectors, metric)
         return rank_score_chunks(chunks, labels, k, average_precision=True, progress=progress)
-    neighbors, scores = symmetric_top_k(vectors, k, metric, progress=progress)
-    return RetrievalResult(labels, neighbors, scores, _relevant_counts(labels), None)
+    k = min(k, len(labels) - 1)
+    neighbors, scores = symmetric_top_k(vectors, min(k + 1, len(labels) - 1), metric, progress=progress)
+    codes = np.unique(labels.astype(str), return_inverse=True)[1]
+    tied = _tied_rows(scores, k)
+    if len(tied):
+        prepared = prepare_vectors(vectors, metric)
+        block = exclude_self(score_block(prepared[tied], prepared, metric), 0, rows=tied)
+        neighbors[tied, :k], scores[tied, :k] = _full_sort_top_k(block, tied, codes, k)
+    return RetrievalResult(labels, neighbors[:, :k], scores[:, :k], _relevant_counts(labels), None)
 
 
-def rank_matrix(
-    matrix: np.ndarray,
-    labels: Sequence[str] | np.ndarray,
-    k: int = 10,
-    kind: str = "distance",
-    average_precision: bool = True,
-    progress: bool = False,
-) -> RetrievalResult:
-    """All-against-all retrieval from a precomputed (N, N) distance (e.g. DTW) or similarity matrix."""
+def _tied_rows(values: np.ndarray, k: int) -> np.ndarray:
+    """Rows whose top k + 1 scores (sorted) hold two equal ones: only there can the tie rule change the top k."""
+    width = min(k + 1, values.shape[1])
+    return np.flatnonzero((values[:, : width - 1] == values[:, 1:width]).any(axis=1))
+
+
+def _full_sort_top_k(
+    block: np.ndarray, queries: np.ndarray, codes: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The top k of each row of `block` (B, N) under the tie rule (wrong before correct, then lower index)."""
+    ids = np.zeros((len(block), k), dtype=np.int64)
+    for row, query in enumerate(queries):
+        order = ranking_order(block[row], codes == codes[query])[:k]
+        ids[row] = order
+    return ids, np.take_along_axis(block, ids, 1)
+
+
+def tie_ruled_top_k(block: np.ndarray, first: int, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's top k of a score block (B, N) (query `first + row`, own score -inf) under the tie rule.
+
+    A fast top k first; the rows where equal scores reach into the top k are sorted again in full.
+    """
+    ids, values = top_k_rows(block, None, min(k + 1, block.shape[1]))
+    tied = _tied_rows(values, k)
+    ids, values = ids[:, :k], values[:, :k]
+    if len(tied):
+        ids[tied], values[tied] = _full_sort_top_k(block[tied], first + tied, codes, k)
+    return ids, values
+
+
+def rank_matrix(matrix: np.ndarray, labels: Sequence[str] | np.ndarray, k: int = 10, kind: str = "distance", **options):
+    """All-against-all retrieval from a precomputed (N, N) distance (e.g. DTW) or similarity matrix.
+
+    `options`: rank_score_chunks' average_precision and progress. Returns a RetrievalResult.
+    """
     labels = _labels(labels)
     if matrix.shape != (len(labels), len(labels)):
         raise ValueError(f"matrix shape {matrix.shape} does not match {len(labels)} labels")
-    return rank_score_chunks(matrix_score_chunks(matrix, kind), labels, k, average_precision, progress)
+    return rank_score_chunks(matrix_score_chunks(matrix, kind), labels, k, **options)
 
 
 # ------------------------------------------------------------------ metrics
-
-
-def precision_curve(result: RetrievalResult) -> np.ndarray:
-    """Mean precision@i for i = 1..k over answerable queries: (k,) float (NaN if none is answerable)."""
-    hits = result.hits[result.answerable]
-    if len(hits) == 0:
-        return np.full(result.k, np.nan)
-    return (np.cumsum(hits, axis=1) / np.arange(1, result.k + 1)).mean(axis=0)
-
-
-def recall_curve(result: RetrievalResult) -> np.ndarray:
-    """Mean recall@i for i = 1..k over answerable queries: (k,) float."""
-    answerable = result.answerable
-    hits = result.hits[answerable]
-    if len(hits) == 0:
-        return np.full(result.k, np.nan)
-    return (np.cumsum(hits, axis=1) / result.relevant[answerable, None]).mean(axis=0)
-
-
-def mean_average_precision(result: RetrievalResult) -> float:
-    """Mean of the per-query average precision over answerable queries (NaN when AP was not computed)."""
-    if result.average_precision is None or not result.answerable.any():
-        return float("nan")
-    return float(np.mean(result.average_precision[result.answerable]))
 
 
 def per_query_table(result: RetrievalResult) -> pd.DataFrame:
@@ -273,24 +250,3 @@ def most_confused_glosses(result: RetrievalResult, count: int = 15) -> list[str]
     )
     ordered = involvement.reset_index().sort_values(["total", "gloss"], ascending=[False, True])
     return ordered["gloss"].head(count).tolist()
-
-
-def summarize(result: RetrievalResult) -> dict:
-    """Return the headline figures as a JSON-ready dict (k, items, glosses, singletons, P@k, R@k, mAP, curve)."""
-    precision, recall = precision_curve(result), recall_curve(result)
-    return {
-        "k": result.k,
-        "items": len(result.labels),
-        "glosses": len(np.unique(result.labels.astype(str))),
-        "answerable_queries": int(result.answerable.sum()),
-        "singletons": int((~result.answerable).sum()),
-        "precision_at_k": _number(precision[-1]),
-        "recall_at_k": _number(recall[-1]),
-        "mean_average_precision": _number(mean_average_precision(result)),
-        "precision_curve": [_number(value) for value in precision],
-        "recall_curve": [_number(value) for value in recall],
-    }
-
-
-def _number(value: float) -> float | None:
-    return None if np.isnan(value) else round(float(value), 6)

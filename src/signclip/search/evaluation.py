@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from signclip.errors import SignclipError
-from signclip.search.analysis import RetrievalResult, rank_matrix, rank_vectors
+from signclip.metrics import RetrievalResult
+from signclip.search.analysis import rank_matrix, rank_vectors
 from signclip.search.store import Store
 
 METHODS = ("embedding", "dtw")
@@ -71,7 +72,11 @@ def evaluate_dataset(
     labelled = labels != ""
     settings["unlabelled"] = int((~labelled).sum())
     if labelled.sum() < 2:
-        raise SignclipError(f"dataset {dataset!r}: fewer than 2 items with a gloss or text to evaluate")
+        raise SignclipError(
+            f"dataset {dataset!r}: evaluation needs labels: fewer than 2 of its {len(items)} items have a gloss or "
+            "text (index a folder of <gloss>/ folders, or a manifest with a gloss column); search by example works "
+            "without labels"
+        )
     items, labels = items[labelled].reset_index(drop=True), labels[labelled]
     if method == "embedding":
         result = rank_vectors(vectors[labelled], labels, k, metric=metric, progress=progress)

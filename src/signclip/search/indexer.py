@@ -7,7 +7,9 @@ interrupted run keeps every finished batch and a rerun does only the rest.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,9 +39,31 @@ class PoseEmbedder(Protocol):
     def embed_poses(self, poses: Sequence[Pose], batch_size: int = 32) -> np.ndarray: ...
 
 
+@dataclass(frozen=True)
+class IndexOptions:
+    """How an index run goes.
+
+    `batch_size` items are embedded and committed together; `workers` pose extraction processes
+    (default one per CPU); `force` re-embeds items already embedded; `poses_dir` receives extracted
+    poses (default `<store home>/poses/<dataset>`), mirroring the videos' folders; `all_or_nothing`
+    reads and embeds every row before writing anything (a bad row raises, the store is left as it
+    was); `model_source` (the model's directory or registered name) is stored with a new model so a
+    later search can load it.
+    """
+
+    batch_size: int = 64
+    workers: int | None = None
+    force: bool = False
+    poses_dir: str | os.PathLike | None = None
+    progress: bool = True
+    all_or_nothing: bool = False
+    model_source: str | None = None
+
+
 @dataclass
 class IndexReport:
-    """What an index run did: items in the manifest, embedded now, skipped as done, extracted, failed."""
+    """What an index run did: items in the manifest, embedded now, skipped as done, extracted, failed,
+    and the store ids of the manifest's rows (in row order)."""
 
     dataset: str
     model: str
@@ -48,6 +72,7 @@ class IndexReport:
     already_embedded: int = 0
     extracted: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    item_ids: list[int] = field(default_factory=list)
     index_built: bool = False
     seconds: float = 0.0
 
@@ -72,28 +97,38 @@ def index_manifest(
     dataset: str,
     manifest: pd.DataFrame,
     embedder: PoseEmbedder,
-    batch_size: int = 64,
-    workers: int | None = None,
-    force: bool = False,
-    poses_dir: str | os.PathLike | None = None,
-    progress: bool = True,
+    options: IndexOptions | None = None,
+    **settings,
 ) -> IndexReport:
     """Add `manifest`'s rows to `dataset` and embed those the model has not embedded yet; returns a report.
 
-    Video rows are extracted to poses in `poses_dir` (default `<store home>/poses/<dataset>`) with
-    `workers` processes. Items whose pose cannot be read or embedded are reported, not fatal; any other
-    error (or Ctrl-C) stops the run with the finished batches kept.
+    `options` (or IndexOptions fields as keywords) say how. Video rows are extracted to poses first.
+    Items whose pose cannot be read or embedded are reported, not fatal; any other error (or Ctrl-C)
+    stops the run with the finished batches kept (all_or_nothing: with nothing written).
     """
+    options = dataclasses.replace(options or IndexOptions(), **settings)
+    if options.batch_size < 1:
+        raise SignclipError(f"batch size must be at least 1, got {options.batch_size}")
     started = time.perf_counter()
     report = IndexReport(dataset=dataset, model=embedder.name, items=len(manifest))
-    store.register_model(embedder.name, embedder.embed_dim, {"fingerprint": model_fingerprint(embedder)})
+    metadata = {"fingerprint": fingerprint_of(embedder)}
+    if options.model_source:
+        metadata["source"] = options.model_source
+    if options.all_or_nothing:
+        report.item_ids = _index_all_or_nothing(store, dataset, manifest, embedder, metadata, options.batch_size)
+        report.embedded = len(manifest)
+        report.seconds = time.perf_counter() - started
+        return report
+    store.register_model(embedder.name, embedder.embed_dim, metadata)
     item_ids = store.add_items(dataset, manifest)
-    items = store.items(dataset, pending_model=None if force else embedder.name)
+    report.item_ids = [int(i) for i in item_ids]
+    items = store.items(dataset, pending_model=None if options.force else embedder.name)
     items = items[items["item_id"].isin(item_ids)].reset_index(drop=True)
     report.already_embedded = len(manifest) - len(items)
-    poses_dir = Path(poses_dir) if poses_dir is not None else store.home / "poses" / dataset
-    items = _extract_videos(store, items, poses_dir, workers, progress, report)
-    with tqdm(total=len(items), desc=f"indexing {dataset}", unit="item", disable=not progress) as bar:
+    poses_dir = Path(options.poses_dir) if options.poses_dir is not None else store.home / "poses" / dataset
+    items = _extract_videos(store, items, poses_dir, options.workers, options.progress, report)
+    batch_size = options.batch_size
+    with tqdm(total=len(items), desc=f"indexing {dataset}", unit="item", disable=not options.progress) as bar:
         for start in range(0, len(items), batch_size):
             batch = items.iloc[start : start + batch_size]
             ids, vectors = _embed_batch(batch, embedder, batch_size, report)
@@ -105,6 +140,26 @@ def index_manifest(
         report.index_built = store.build_index(embedder.name)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _index_all_or_nothing(
+    store: Store, dataset: str, manifest: pd.DataFrame, embedder: PoseEmbedder, metadata: dict, batch_size: int
+) -> list[int]:
+    """Read and embed every row (any failure raises), then store items and embeddings in one transaction."""
+    poses = [read_item_pose(row) for row in manifest.to_dict(orient="records")]
+    vectors = _checked(embedder.embed_poses(poses, batch_size=batch_size), len(poses), embedder)
+    with store.transaction():
+        store.register_model(embedder.name, embedder.embed_dim, metadata)
+        item_ids = store.add_items(dataset, manifest)
+        store.add_embeddings(embedder.name, item_ids, vectors)
+    return [int(i) for i in item_ids]
+
+
+def fingerprint_of(model: object) -> str | None:
+    """The model's weights fingerprint: its own `fingerprint` (the server caches one), else computed."""
+    if hasattr(model, "fingerprint"):
+        return model.fingerprint
+    return model_fingerprint(model)
 
 
 def _extract_videos(
@@ -120,10 +175,11 @@ def _extract_videos(
         return items[items["pose_path"] != ""].reset_index(drop=True)
     from signclip.poses.extract import extract_poses, plan_extraction
 
-    paths = list(videos["video_path"])
-    plan = plan_extraction(paths, poses_dir)
-    output_of = {job.video.resolve(): job.output for job in plan.jobs + plan.skipped}
-    extraction = extract_poses(paths, poses_dir, workers=workers, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="signclip-videos-") as links:
+        mirror = _mirror_videos(list(videos["video_path"]), Path(links))
+        plan = plan_extraction([mirror], poses_dir)
+        output_of = {job.video.resolve(): job.output for job in plan.jobs + plan.skipped}
+        extraction = extract_poses([mirror], poses_dir, workers=workers, progress=progress)
     report.extracted = len(extraction.written)
     errors = {Path(video).resolve(): message for video, message in extraction.failed}
     done_ids, done_paths = [], []
@@ -138,6 +194,21 @@ def _extract_videos(
     items = items.copy()
     items.loc[items["item_id"].isin(done_ids), "pose_path"] = done_paths
     return items[items["pose_path"] != ""].reset_index(drop=True)
+
+
+def _mirror_videos(videos: list[str], folder: Path) -> Path:
+    """Link each video into `folder` at its path below the videos' common folder; returns `folder`.
+
+    Extracting the mirror writes `poses_dir/<same relative path>.pose`, so `hello/1.mp4` and
+    `bye/1.mp4` get two pose files, and only the videos asked for are extracted.
+    """
+    resolved = sorted({Path(video).resolve() for video in videos})
+    root = Path(os.path.commonpath([str(video.parent) for video in resolved]))
+    for video in resolved:
+        link = folder / video.relative_to(root)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(video)
+    return folder
 
 
 def _embed_batch(

@@ -66,6 +66,19 @@ _UPSERT_EMBEDDINGS = (
 )
 
 
+def check_vectors(model: str, item_ids, vectors) -> tuple[np.ndarray, np.ndarray]:
+    """Return item ids (N,) int64 and vectors (N, D) float32; StoreError for a wrong shape, NaN or repeated ids."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    item_ids = np.asarray(item_ids, dtype=np.int64)
+    if vectors.ndim != 2 or len(vectors) != len(item_ids):
+        raise StoreError(f"expected vectors (N, D) for N={len(item_ids)} item ids, got shape {vectors.shape}")
+    if not np.isfinite(vectors).all():
+        raise StoreError(f"model {model!r}: vectors contain NaN or infinite values")
+    if len(np.unique(item_ids)) != len(item_ids):
+        raise StoreError(f"model {model!r}: the item ids repeat; give each item one vector")
+    return item_ids, vectors
+
+
 def upsert_items(connection: psycopg.Connection, dataset_id: int, batch: pd.DataFrame) -> np.ndarray:
     """Upsert one batch of item rows (columns ITEM_COLUMNS) in one transaction; returns ids (N,) in row order."""
     connection.execute(_CREATE_ITEM_STAGING)

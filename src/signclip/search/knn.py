@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 from psycopg import sql
 
-from signclip.search.errors import StoreError
+from signclip.search.errors import DimensionMismatchError, StoreError
 
 METRICS = {"cosine": ("<=>", "vector_cosine_ops"), "l2": ("<->", "vector_l2_ops")}
 FILTER_COLUMNS = ("gloss", "signer", "text", "spoken_language", "signed_language", "split")
@@ -24,6 +25,21 @@ def metric_sql(metric: str) -> tuple[str, str]:
     if metric not in METRICS:
         raise StoreError(f"unknown metric {metric!r}; use one of {sorted(METRICS)}")
     return METRICS[metric]
+
+
+def checked_query(vector: np.ndarray, dim: int, model: str, k: int, metric: str) -> np.ndarray:
+    """Return the query vector as (D,) float32 after checking it, `k` and `metric`; StoreError otherwise."""
+    metric_sql(metric)
+    query = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if query.shape[0] != dim:
+        raise DimensionMismatchError(
+            f"the query vector has {query.shape[0]} dimensions but model {model!r} stores {dim}-d embeddings"
+        )
+    if not np.isfinite(query).all():
+        raise StoreError("the query vector contains NaN or infinite values")
+    if k < 1:
+        raise StoreError(f"k must be at least 1, got {k}")
+    return query
 
 
 def index_name(model_id: int, metric: str) -> str:
@@ -79,7 +95,7 @@ def knn_sql(
     exact: bool,
     columns: Sequence[str],
 ) -> sql.Composed:
-    """Return the k-nearest query (parameter `q`, the query vector): rows (distance, item id, *columns)."""
+    """Return the k-nearest query (parameter `q`, the query vector): rows named distance, item_id, *columns."""
     operator, _ = metric_sql(metric)
     vector = sql.SQL("e.vector") if exact else sql.SQL("e.vector::vector({})").format(sql.Literal(int(dim)))
     join = sql.SQL("")
@@ -90,7 +106,7 @@ def knn_sql(
         " SELECT e.item_id, {vector} {op} %(q)s AS distance FROM embeddings e {join}"
         " WHERE e.model_id = {model_id} AND e.dataset_id = {dataset_id} {item_filter}"
         " ORDER BY {vector} {op} %(q)s LIMIT {k})"
-        " SELECT n.distance, i.id, {columns} FROM nearest n JOIN items i ON i.id = n.item_id"
+        " SELECT n.distance, {columns} FROM nearest n JOIN items i ON i.id = n.item_id"
         " ORDER BY n.distance, i.id"
     ).format(
         vector=vector,
@@ -100,5 +116,14 @@ def knn_sql(
         dataset_id=sql.Literal(int(dataset_id)),
         item_filter=item_filter_sql(where),
         k=sql.Literal(int(k)),
-        columns=sql.SQL(", ").join(sql.SQL("i.") + sql.Identifier(c) for c in columns),
+        columns=item_select_sql(columns),
     )
+
+
+def item_select_sql(columns: Sequence[str]) -> sql.Composed:
+    """Return `i.id AS item_id, i.<column> AS <name>, ...` for Item field names (`key` is `external_key`)."""
+    named = [sql.SQL("i.id AS item_id")]
+    for name in columns:
+        column = "external_key" if name == "key" else name
+        named.append(sql.SQL("i.{} AS {}").format(sql.Identifier(column), sql.Identifier(name)))
+    return sql.SQL(", ").join(named)

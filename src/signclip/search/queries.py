@@ -1,45 +1,22 @@
-"""Turning a search query (text, pose file or video file) into a vector with a model."""
+"""What a search query needs before a model embeds it: a video's pose, a text wrapped in the prompt template."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
-
-import numpy as np
 
 from signclip.errors import SignclipError
-from signclip.poses.io import read_any_pose
 
 
-class QueryModel(Protocol):
-    """What a query needs from a model (a SignCLIP model is one)."""
+class PromptError(SignclipError):
+    """A text query that cannot be wrapped in the model's prompt template (no sign language known).
 
-    def embed_poses(self, poses: list, batch_size: int = 32) -> np.ndarray: ...
-
-    def embed_texts(self, texts: list[str]) -> np.ndarray: ...
-
-
-def query_vector(
-    model: QueryModel,
-    text: str | None = None,
-    pose: str | os.PathLike | None = None,
-    video: str | os.PathLike | None = None,
-) -> np.ndarray:
-    """Embed exactly one of `text` (a prompt, e.g. "<en> <ase> house"), a pose file or a video: (D,) float32.
-
-    Raises SignclipError naming the file when it is not a readable pose (.pose/.parquet) or video.
+    `reason` is the template's own complaint; callers that name their own options can re-word the rest.
     """
-    given = [name for name, value in (("text", text), ("pose", pose), ("video", video)) if value is not None]
-    if len(given) != 1:
-        raise SignclipError(f"give exactly one query (text, pose or video), got {given or 'none'}")
-    if text is not None:
-        if not text.strip():
-            raise SignclipError("the text query is empty")
-        return np.asarray(model.embed_texts([text])[0], dtype=np.float32)
-    if pose is not None:
-        return np.asarray(model.embed_poses([read_any_pose(pose)], batch_size=1)[0], dtype=np.float32)
-    return np.asarray(model.embed_poses([read_video_pose(video)], batch_size=1)[0], dtype=np.float32)
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def read_video_pose(path: str | os.PathLike):
@@ -76,7 +53,8 @@ def text_prompt(
     try:
         return render_prompt(template, row)
     except ConfigError as error:
-        raise SignclipError(
+        raise PromptError(
             f"cannot wrap the text in the model's prompt ({error}); the dataset has no sign language: filter "
-            "with --where signed_language=CODE, index with --signed-language CODE, or pass --raw-text"
+            "with --where signed_language=CODE, index with --signed-language CODE, or pass --raw-text",
+            str(error),
         ) from None

@@ -1,8 +1,10 @@
-"""Exact all-against-all ranking: each item queries all others, in bounded memory, no approximation.
+"""Exact all-against-all top-k selection: each item queries all others, in bounded memory, no approximation.
 
-Every ranking here uses one total order: higher score first, ties broken by the lower item index. The
-query itself is always excluded. Scores come either from vectors (chunked matrix products) or from a
-precomputed similarity or distance matrix (e.g. DTW), so both feed the same metrics.
+The selection here knows no labels: higher score first, ties broken by the lower item index. The
+metrics' tie rule (wrong before correct, `signclip.metrics`) is applied on top by `search.analysis`,
+which re-sorts the few rows where equal scores reach into the top k. The query itself is always excluded.
+Scores come either from vectors (chunked matrix products) or from a precomputed similarity or distance
+matrix (e.g. DTW), so both feed the same metrics.
 """
 
 from __future__ import annotations
@@ -97,11 +99,14 @@ def merge_top_k(
     return np.take_along_axis(all_ids, order, 1), np.take_along_axis(all_values, order, 1)
 
 
-def exclude_self(scores: np.ndarray, first_row: int) -> np.ndarray:
-    """Set each query's own score to -inf and NaN scores to -inf (in place); returns scores."""
+def exclude_self(scores: np.ndarray, first_row: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """Set each query's own score to -inf and NaN scores to -inf (in place); returns scores.
+
+    Row r queries item `first_row + r`, or item `rows[r]` when `rows` is given.
+    """
     scores[np.isnan(scores)] = -np.inf
-    rows = np.arange(scores.shape[0])
-    scores[rows, first_row + rows] = -np.inf
+    positions = np.arange(scores.shape[0])
+    scores[positions, first_row + (positions if rows is None else np.asarray(rows))] = -np.inf
     return scores
 
 
@@ -172,23 +177,3 @@ def symmetric_top_k(
         if j != i:
             best.update(cols, block, np.arange(rows.start, rows.stop), transposed=True)
     return best.ids, best.values
-
-
-def relevant_ranks(scores: np.ndarray, relevant: np.ndarray, query: int) -> np.ndarray:
-    """Return the 1-based ranks (ascending) of the `relevant` column ids in one query's score row (N,).
-
-    The query's own score must already be -inf. Rank = 1 + items scored higher + equal-scored items
-    with a lower index (the total order), computed from one sort instead of a full argsort.
-    """
-    if len(relevant) == 0:
-        return np.zeros(0, dtype=np.int64)
-    ordered = np.sort(scores)
-    values = scores[relevant]
-    above = len(scores) - np.searchsorted(ordered, values, side="right")
-    ties = np.searchsorted(ordered, values, side="right") - np.searchsorted(ordered, values, side="left")
-    ranks = 1 + above
-    for position in np.nonzero(ties > 1)[0]:
-        item = relevant[position]
-        equal_before = np.count_nonzero(scores[:item] == values[position])
-        ranks[position] += equal_before - int(query < item and scores[query] == values[position])
-    return np.sort(ranks)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from signclip import metrics
 from signclip.poses.io import write_bytes_atomically
 from signclip.search import analysis
 from signclip.search.evaluation import DatasetEvaluation
@@ -33,7 +34,7 @@ def write_report(
     """Write the evaluation's files (REPORT_FILES) into `out_dir`; returns their paths."""
     out_dir = Path(out_dir)
     result = evaluation.result
-    summary = analysis.summarize(result)
+    summary = metrics.summarize(result)
     per_gloss = analysis.per_gloss_table(result)
     pairs = analysis.confused_pairs(result, top=None)
     report = {
@@ -87,7 +88,7 @@ def summary_markdown(evaluation: DatasetEvaluation, summary: dict, per_gloss: pd
     return "\n".join(lines) + "\n"
 
 
-def confusion_heatmap_png(result: analysis.RetrievalResult, count: int = 15) -> bytes:
+def confusion_heatmap_png(result: metrics.RetrievalResult, count: int = 15) -> bytes:
     """Return a PNG heat map: for the most-confused glosses, the share of top-k slots each gloss fills."""
     glosses = analysis.most_confused_glosses(result, count) or sorted(set(result.labels))[:count]
     matrix = analysis.confusion_matrix(result, glosses)
@@ -102,12 +103,12 @@ def confusion_heatmap_png(result: analysis.RetrievalResult, count: int = 15) -> 
     return _png(figure)
 
 
-def precision_curve_png(result: analysis.RetrievalResult, settings: dict) -> bytes:
+def precision_curve_png(result: metrics.RetrievalResult, settings: dict) -> bytes:
     """Return a PNG of mean precision@i and recall@i for i = 1..k."""
     ks = np.arange(1, result.k + 1)
     figure, axes = _figure(5.0)
-    axes.plot(ks, analysis.precision_curve(result), marker="o", label="precision@k")
-    axes.plot(ks, analysis.recall_curve(result), marker="s", label="recall@k")
+    axes.plot(ks, metrics.precision_curve(result), marker="o", label="precision@k")
+    axes.plot(ks, metrics.recall_curve(result), marker="s", label="recall@k")
     axes.set_xlabel("k")
     axes.set_ylim(0, 1.02)
     axes.set_title(f"{settings.get('dataset', '')} ({settings.get('method', '')})")

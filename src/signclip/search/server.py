@@ -103,6 +103,10 @@ class EmbeddedPostgres:
             clients=[p for p in self._read_clients() if process_alive(p)],
         )
 
+    def running(self) -> bool:
+        """Return whether the server's postmaster runs (reads its pid file; starts nothing)."""
+        return self._running_pid() is not None
+
     def start(self, keep: bool = False) -> str:
         """Initialize (first time) and start the server if it is not running; returns its database URL.
 

@@ -12,86 +12,38 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import psycopg
-from pgvector.psycopg import register_vector
 from psycopg import sql
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from signclip.data.manifest import normalize_manifest
 from signclip.search import knn
+from signclip.search.connect import connect
 from signclip.search.errors import (
     DimensionMismatchError,
     ModelMismatchError,
-    StoreError,
     UnknownDatasetError,
     UnknownModelError,
 )
-from signclip.search.ingest import ITEM_COLUMNS, upsert_embeddings, upsert_items
+from signclip.search.ingest import ITEM_COLUMNS, check_vectors, upsert_embeddings, upsert_items
+from signclip.search.items import (
+    DatasetInfo,
+    ModelInfo,
+    SearchResult,
+    StoredItem,
+    check_dataset_name,
+    item_columns,
+)
 from signclip.search.pgbinary import decode_id_vector_rows
-from signclip.search.schema import apply_migrations
-from signclip.search.server import EmbeddedPostgres, default_home
+from signclip.search.server import EmbeddedPostgres
 
-__all__ = [
-    "DatasetInfo",
-    "DimensionMismatchError",
-    "ModelInfo",
-    "ModelMismatchError",
-    "SearchResult",
-    "Store",
-    "StoreError",
-    "UnknownDatasetError",
-    "UnknownModelError",
-]
 EXACT_SEARCH_LIMIT = 10_000  # filtered searches over at most this many items are exact
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """One ranked hit: the item and its distance to the query (cosine distance = 1 - cosine similarity)."""
-
-    item_id: int
-    key: str
-    distance: float
-    gloss: str
-    text: str
-    signer: str
-    spoken_language: str
-    signed_language: str
-    split: str
-    pose_path: str
-    video_path: str
-    start_ms: float | None
-    end_ms: float | None
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the result as a JSON-ready dict."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """A dataset's name, item count and embedding count per model name."""
-
-    name: str
-    items: int
-    embeddings: dict[str, int]
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """A model known to the store: id, name, embedding dimension and free-form metadata."""
-
-    id: int
-    name: str
-    dim: int
-    metadata: dict[str, Any]
 
 
 class Store:
@@ -121,32 +73,7 @@ class Store:
         The embedded server (`home/postgres`, default `$SIGNCLIP_HOME`) is started if needed and stopped
         when the last Store using it closes. Missing schema migrations are applied.
         """
-        home = Path(home).expanduser() if home is not None else default_home()
-        database_url = database_url or os.environ.get("DATABASE_URL") or None
-        server = None
-        if database_url is None:
-            server = EmbeddedPostgres(home)
-            database_url = server.acquire()
-        try:
-            connection = psycopg.connect(database_url, autocommit=True)
-        except psycopg.OperationalError as error:
-            if server is not None:
-                server.release()
-            raise StoreError(f"cannot connect to {_redact(database_url)}: {error}") from None
-        try:
-            apply_migrations(connection)
-            register_vector(connection)
-            connection.execute("SET hnsw.iterative_scan = relaxed_order")
-        except BaseException as error:
-            connection.close()
-            if server is not None:
-                server.release()
-            if isinstance(error, psycopg.Error):
-                raise StoreError(
-                    f"{_redact(database_url)}: cannot prepare the signclip schema (the server needs the pgvector "
-                    f"extension, and the user the right to create it): {error}"
-                ) from None
-            raise
+        connection, home, server = connect(database_url, home)
         return cls(connection, home=home, server=server, ef_search=ef_search)
 
     def close(self) -> None:
@@ -162,6 +89,15 @@ class Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is closed or broken (a Store that must not be reused)."""
+        return self.connection.closed or self.connection.broken
+
+    def ping(self) -> None:
+        """Run a trivial query: raises psycopg.OperationalError when the database does not answer."""
+        self.connection.execute("SELECT 1")
 
     def set_ef_search(self, ef_search: int) -> None:
         """Set HNSW's `ef_search` (candidate list size: higher = better recall, slower) for this connection."""
@@ -181,6 +117,15 @@ class Store:
             " FROM datasets d ORDER BY d.name"
         ).fetchall()
         return [DatasetInfo(name, items, dict(counts)) for name, items, counts in rows]
+
+    def dataset_models(self, dataset: str) -> dict[str, int]:
+        """Return {model name: embedding count} of the models that embedded `dataset`'s items."""
+        rows = self.connection.execute(
+            "SELECT m.name, count(*) FROM embeddings e JOIN models m ON m.id = e.model_id"
+            " WHERE e.dataset_id = %s GROUP BY m.name ORDER BY m.name",
+            [self.dataset_id(dataset)],
+        ).fetchall()
+        return dict(rows)
 
     def remove_dataset(self, name: str) -> int:
         """Delete a dataset with its items and embeddings; returns the number of items removed."""
@@ -248,12 +193,13 @@ class Store:
     def add_items(
         self, dataset: str, rows: pd.DataFrame | Iterable[Mapping[str, Any]], batch_size: int = 10_000
     ) -> np.ndarray:
-        """Upsert manifest rows into `dataset` (created if new); returns their item ids (N,) in row order.
+        """Upsert manifest rows into `dataset` (created if new, its name checked); returns item ids (N,) in row order.
 
         A row whose manifest id is already stored updates that item; if its source (video, pose or
         segment times) changed, the item's embeddings are dropped so the next index run recomputes them.
         An extra `metadata` column of dicts is stored as JSON. One transaction per batch.
         """
+        check_dataset_name(dataset)
         table = pd.DataFrame(rows) if not isinstance(rows, pd.DataFrame) else rows
         metadata = list(table["metadata"]) if "metadata" in table.columns else [{}] * len(table)
         table = normalize_manifest(table.drop(columns=["metadata"], errors="ignore"), source=f"dataset {dataset}")
@@ -276,19 +222,16 @@ class Store:
 
         Re-adding an item's embedding replaces it. One transaction per batch; returns the rows written.
         """
-        vectors = np.asarray(vectors, dtype=np.float32)
-        item_ids = np.asarray(item_ids, dtype=np.int64)
-        if vectors.ndim != 2 or len(vectors) != len(item_ids):
-            raise StoreError(f"expected vectors (N, D) for N={len(item_ids)} item ids, got shape {vectors.shape}")
-        if not np.isfinite(vectors).all():
-            raise StoreError(f"model {model!r}: vectors contain NaN or infinite values")
-        if len(np.unique(item_ids)) != len(item_ids):
-            raise StoreError(f"model {model!r}: the item ids repeat; give each item one vector")
+        item_ids, vectors = check_vectors(model, item_ids, vectors)
         model_info = self.register_model(model, vectors.shape[1])
         for start in range(0, len(item_ids), batch_size):
             batch = slice(start, start + batch_size)
             upsert_embeddings(self.connection, model_info.id, model, item_ids[batch], vectors[batch])
         return len(item_ids)
+
+    def transaction(self):
+        """A transaction for the block: everything written in it is kept together or not at all."""
+        return self.connection.transaction()
 
     def set_pose_paths(self, item_ids: Sequence[int], pose_paths: Sequence[str]) -> None:
         """Record the pose files extracted for video items (so a rerun does not extract again)."""
@@ -306,29 +249,25 @@ class Store:
         With `pending_model`, only the items that have no embedding from that model yet.
         """
         dataset_id = self.dataset_id(dataset)
-        query = "SELECT i.id, " + ", ".join(f"i.{c}" for c in ITEM_COLUMNS) + " FROM items i WHERE i.dataset_id = %s"
+        query = sql.SQL("SELECT {} FROM items i WHERE i.dataset_id = %s").format(knn.item_select_sql(item_columns()))
         params: list[Any] = [dataset_id]
         if pending_model is not None:
-            query += (
+            query += sql.SQL(
                 " AND NOT EXISTS (SELECT 1 FROM embeddings e JOIN models m ON m.id = e.model_id"
                 " WHERE e.item_id = i.id AND m.name = %s)"
             )
             params.append(pending_model)
-        rows = self.connection.execute(query + " ORDER BY i.id", params).fetchall()
-        table = pd.DataFrame(rows, columns=["item_id", *ITEM_COLUMNS]).rename(columns={"external_key": "key"})
+        rows = self._records(query + sql.SQL(" ORDER BY i.id"), params)
+        table = pd.DataFrame(rows, columns=["item_id", *item_columns()])
         return table.astype({"item_id": "int64"})
 
-    def item(self, item_id: int) -> dict[str, Any] | None:
-        """Return one item as a dict (item_id, dataset, key, gloss, ... metadata), or None if there is none."""
-        columns = ", ".join(f"i.{c}" for c in ITEM_COLUMNS)
-        row = self.connection.execute(
-            f"SELECT i.id, d.name, {columns} FROM items i JOIN datasets d ON d.id = i.dataset_id WHERE i.id = %s",
-            [int(item_id)],
-        ).fetchone()
-        if row is None:
-            return None
-        names = ["item_id", "dataset", "key", *ITEM_COLUMNS[1:]]
-        return dict(zip(names, row, strict=True))
+    def item(self, item_id: int) -> StoredItem | None:
+        """Return one item with its dataset's name, or None if there is none."""
+        query = sql.SQL(
+            "SELECT {}, d.name AS dataset FROM items i JOIN datasets d ON d.id = i.dataset_id WHERE i.id = %s"
+        ).format(knn.item_select_sql(item_columns()))
+        rows = self._records(query, [int(item_id)])
+        return StoredItem.from_record(rows[0]) if rows else None
 
     def languages(self, dataset: str) -> list[tuple[str, str, int]]:
         """Return the dataset's (spoken_language, signed_language, items) pairs, most items first."""
@@ -339,13 +278,22 @@ class Store:
         ).fetchall()
         return [(spoken, signed, count) for spoken, signed, count in rows]
 
-    def vectors(self, dataset: str, model: str) -> tuple[np.ndarray, np.ndarray]:
-        """Return all of `dataset`'s embeddings by `model`: item ids (N,) int64 ascending, vectors (N, D) float32."""
+    def vectors(self, dataset: str, model: str, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return `dataset`'s embeddings by `model`: item ids (N,) int64 ascending, vectors (N, D) float32.
+
+        With `limit`, at most that many, a fixed pseudo-random choice (by a hash of the item id).
+        """
         dataset_id, model_info = self.dataset_id(dataset), self.model(model)
+        chosen = sql.SQL("")
+        if limit is not None:
+            chosen = sql.SQL(
+                " AND item_id IN (SELECT item_id FROM embeddings WHERE model_id = {} AND dataset_id = {}"
+                " ORDER BY hashint8(item_id) LIMIT {})"
+            ).format(sql.Literal(model_info.id), sql.Literal(dataset_id), sql.Literal(int(limit)))
         query = sql.SQL(
-            "COPY (SELECT item_id, vector FROM embeddings WHERE model_id = {} AND dataset_id = {} ORDER BY item_id)"
+            "COPY (SELECT item_id, vector FROM embeddings WHERE model_id = {} AND dataset_id = {}{} ORDER BY item_id)"
             " TO STDOUT (FORMAT BINARY)"
-        ).format(sql.Literal(model_info.id), sql.Literal(dataset_id))
+        ).format(sql.Literal(model_info.id), sql.Literal(dataset_id), chosen)
         with self.connection.cursor() as cursor, cursor.copy(query) as copy:
             data = b"".join(bytes(chunk) for chunk in copy)
         return decode_id_vector_rows(data, model_info.dim)
@@ -402,17 +350,7 @@ class Store:
         `ef_search`); `exact=True`, or a filter leaving at most EXACT_SEARCH_LIMIT items, scans exactly.
         """
         dataset_id, model_info = self.dataset_id(dataset), self.model(model)
-        knn.metric_sql(metric)
-        query_vector = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if query_vector.shape[0] != model_info.dim:
-            raise DimensionMismatchError(
-                f"the query vector has {query_vector.shape[0]} dimensions but model {model!r} stores "
-                f"{model_info.dim}-d embeddings"
-            )
-        if not np.isfinite(query_vector).all():
-            raise StoreError("the query vector contains NaN or infinite values")
-        if k < 1:
-            raise StoreError(f"k must be at least 1, got {k}")
+        query_vector = knn.checked_query(vector, model_info.dim, model, k, metric)
         where = dict(where or {})
         knn.item_filter_sql(where)  # validates the filter before any decision
         if exact is None:
@@ -434,6 +372,11 @@ class Store:
             raise UnknownDatasetError(f"no dataset named {name!r} in the store (datasets there: {known})")
         return row[0]
 
+    def _records(self, query: sql.Composable | str, params: Any = None) -> list[dict[str, Any]]:
+        """Run a query and return its rows as dicts by column name."""
+        with self.connection.cursor(row_factory=dict_row) as cursor:
+            return cursor.execute(query, params).fetchall()
+
     def _count_items(self, dataset_id: int, where: Mapping[str, Any]) -> int:
         return self.connection.execute(knn.count_items_sql(dataset_id, where)).fetchone()[0]
 
@@ -447,17 +390,8 @@ class Store:
         where: Mapping[str, Any],
         exact: bool,
     ) -> list[SearchResult]:
-        query = knn.knn_sql(dataset_id, model.id, model.dim, k, metric, where, exact, ITEM_COLUMNS)
-        rows = self.connection.execute(query, {"q": vector}).fetchall()
-        return [SearchResult(row[1], row[2], float(row[0]), *row[3:]) for row in rows]
-
-
-def _redact(url: str) -> str:
-    """Return `url` with any password replaced by ***."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+        query = knn.knn_sql(dataset_id, model.id, model.dim, k, metric, where, exact, item_columns())
+        return [
+            SearchResult.from_record({**row, "distance": float(row["distance"])})
+            for row in self._records(query, {"q": vector})
+        ]

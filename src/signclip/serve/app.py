@@ -32,6 +32,7 @@ from signclip.search.errors import (
     UnknownModelError,
 )
 from signclip.search.server import DatabaseServerError
+from signclip.search.service import ItemNotFoundError, ModelChoiceError
 from signclip.serve.handling import NotAuthorizedError
 from signclip.serve.inputs import (
     InvalidRequestError,
@@ -48,7 +49,7 @@ from signclip.serve.resources import (
     StorePool,
     UnknownModelNameError,
 )
-from signclip.serve.routes import ItemNotFoundError, router
+from signclip.serve.routes import router
 from signclip.serve.settings import ServeSettings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -137,34 +138,41 @@ class BodySizeLimit:
                 raise
 
 
-def open_resources(settings: ServeSettings) -> Resources:
-    """Load the models and open the database pool (blocking; run once per process at start-up)."""
+def load_models(settings: ServeSettings) -> ModelRegistry:
+    """Load (and fingerprint) the settings' models; ModelFileError names a model file that cannot be read."""
     from signclip.model.hub import load_model
 
+    models = ModelRegistry.load(settings.model_specs(), load_model)
+    for served in models.models:
+        _ = served.fingerprint  # hashed once now, not on the first search
+    return models
+
+
+def open_resources(settings: ServeSettings, models: ModelRegistry | None = None) -> Resources:
+    """Open the database pool and load the models unless given (blocking; once per process at start-up)."""
     stores = StorePool(
         settings.database_url or os.environ.get("DATABASE_URL") or None, settings.home, settings.store_connections
     )
     try:
-        models = ModelRegistry.load(settings.model_specs(), load_model)
-        for served in models.models:
-            _ = served.fingerprint  # hashed once now, not on the first search
+        models = models or load_models(settings)
     except BaseException:
         stores.close()
         raise
     return Resources(models=models, stores=stores, extractor=PoseExtractor())
 
 
-def create_app(settings: ServeSettings | None = None) -> FastAPI:
+def create_app(settings: ServeSettings | None = None, models: ModelRegistry | None = None) -> FastAPI:
     """Build the app: API routes, the search page at `/`, limits, CORS and error handlers.
 
-    The models are loaded and the database opened when the app starts (its lifespan), not here.
+    The database is opened, and the models loaded unless `models` are given (already loaded and
+    checked), when the app starts (its lifespan), not here.
     """
     settings = settings or ServeSettings()
     settings.validate()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.resources = await anyio.to_thread.run_sync(open_resources, settings)
+        app.state.resources = await anyio.to_thread.run_sync(open_resources, settings, models)
         try:
             yield
         finally:
@@ -181,7 +189,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
     @app.exception_handler(SignclipError)
     async def signclip_error(request: Request, error: SignclipError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=error_status(error))
+        body = {"detail": str(error)}
+        if isinstance(error, ModelChoiceError):
+            body["models"] = error.models
+        return JSONResponse(body, status_code=error_status(error))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -1,18 +1,21 @@
-"""Request plumbing shared by the endpoints: JSON-or-multipart bodies, uploads within the limits, blocking
-work in worker threads under the time limit, OpenAPI request bodies, and the API key check."""
+"""Request plumbing shared by the endpoints: the per-request `Api` dependency (the process's resources and
+settings, blocking work in worker threads under the time limit), JSON-or-multipart bodies, uploads within
+the limits, OpenAPI request bodies, and the API key check."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from signclip.errors import SignclipError
 from signclip.serve import inputs
@@ -24,37 +27,63 @@ T = TypeVar("T")
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="needed when the server has a key")
 BINARY = {"type": "string", "format": "binary"}
 FORM_TEXT = {"type": "string"}
+MAX_FORM_FIELDS = 32
 
 
 class NotAuthorizedError(SignclipError):
     """A data-changing request without the server's API key."""
 
 
-def resources_of(request: Request) -> Resources:
-    return request.app.state.resources
+@dataclass(frozen=True)
+class Api:
+    """What an endpoint shares with the others: the process's resources and settings (the `ApiDep` dependency)."""
+
+    resources: Resources
+    settings: ServeSettings
+
+    @property
+    def limits(self) -> Limits:
+        """The request limits."""
+        return self.settings.limits
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(*args)` in a worker thread; ServiceUnavailableError past the request time limit.
+
+        A thread cannot be stopped: past the limit it finishes in the background while the client gets the error.
+        """
+        timeout = self.limits.request_timeout_s
+        try:
+            with anyio.fail_after(timeout):
+                return await anyio.to_thread.run_sync(partial(work, *args), abandon_on_cancel=True)
+        except TimeoutError:
+            raise ServiceUnavailableError(
+                f"the request took longer than the {timeout:g} s limit (request_timeout_s); try a smaller request"
+            ) from None
+
+    async def with_store(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(store, *args)` in a worker thread with a Store lent for that thread's whole run.
+
+        The Store is lent inside the thread (not by a request-scoped dependency) so that work abandoned
+        past the time limit keeps its connection until it really ends, never sharing it with another request.
+        """
+
+        def lent() -> T:
+            with self.resources.stores.store() as store:
+                return work(store, *args)
+
+        return await self.run(lent)
 
 
-def limits_of(request: Request) -> Limits:
-    settings: ServeSettings = request.app.state.settings
-    return settings.limits
+def api_of(request: Request) -> Api:
+    """The `Api` of the app serving `request` (its lifespan created the resources)."""
+    return Api(resources=request.app.state.resources, settings=request.app.state.settings)
 
 
-async def run_blocking(request: Request, work: Callable[..., T], *args: Any) -> T:
-    """Run `work(*args)` in a worker thread; ServiceUnavailableError past the request time limit.
-
-    A thread cannot be stopped: past the limit it finishes in the background while the client gets the error.
-    """
-    timeout = limits_of(request).request_timeout_s
-    try:
-        with anyio.fail_after(timeout):
-            return await anyio.to_thread.run_sync(partial(work, *args), abandon_on_cancel=True)
-    except TimeoutError:
-        raise ServiceUnavailableError(
-            f"the request took longer than the {timeout:g} s limit (request_timeout_s); try a smaller request"
-        ) from None
+ApiDep = Annotated[Api, Depends(api_of)]
 
 
 def media_type(request: Request) -> str:
+    """The request's content type, lower case, without parameters."""
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
@@ -77,8 +106,16 @@ async def read_request(
         raise UnsupportedMediaTypeError(
             f"content type {kind!r} is not accepted here; send application/json or multipart/form-data"
         )
-    limits = limits_of(request)
-    form = await request.form(max_files=limits.max_poses, max_fields=32)
+    limits: Limits = request.app.state.settings.limits
+    try:
+        form = await request.form(max_files=limits.max_poses, max_fields=MAX_FORM_FIELDS)
+    except HTTPException as error:  # Starlette's 400 for a form over max_files / max_fields
+        if "Too many" not in str(error.detail):
+            raise
+        raise LimitExceededError(
+            f"the form holds too many parts ({error.detail}): at most {limits.max_poses} files (max_poses) "
+            f"and {MAX_FORM_FIELDS} text fields"
+        ) from None
     request.state.form = form  # closed (temporary files removed) by the app's middleware
     fields: dict[str, str] = {}
     files: dict[str, list[UploadFile]] = {}
@@ -97,6 +134,7 @@ async def read_request(
 
 
 def upload_label(field: str, upload: UploadFile, index: int | None = None) -> str:
+    """How errors name an uploaded file: `field[index] (filename)`."""
     label = f"{field}[{index}]" if index is not None else field
     return f"{label} ({upload.filename})" if upload.filename else label
 

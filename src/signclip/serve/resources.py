@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ from signclip.search.server import EmbeddedPostgres, default_home
 from signclip.search.store import Store
 
 DEFAULT_MODEL_ALIAS = "default"
+RESTART_ATTEMPTS = 3
+log = logging.getLogger("signclip.serve")
 
 
 class UnknownModelNameError(SignclipError):
@@ -39,20 +43,41 @@ class ServiceUnavailableError(SignclipError):
 class ServedModel:
     """A loaded SignCLIP model with the names it answers to and a lock serializing its use.
 
-    `name` is the model's config name, under which its embeddings are stored in the database.
+    `name` is the model's config name, under which its embeddings are stored in the database;
+    `source` the directory or registered name it was loaded from.
     """
 
     model: object
     aliases: list[str]
+    source: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def name(self) -> str:
+        """The model's config name."""
         return self.model.name
 
     @property
     def embed_dim(self) -> int:
+        """The size of its embeddings."""
         return self.model.embed_dim
+
+    @property
+    def config(self) -> object:
+        """The model's configuration (its prompt template among others)."""
+        return self.model.config
+
+    @functools.cached_property
+    def warning(self) -> str | None:
+        """Why the model's answers mean nothing (untrained weights), or None."""
+        from signclip.model.identity import untrained_warning
+
+        return untrained_warning(self.model)
+
+    @property
+    def trained(self) -> bool:
+        """Whether the model has trained (or converted) weights."""
+        return self.warning is None
 
     @functools.cached_property
     def fingerprint(self) -> str | None:
@@ -72,10 +97,10 @@ class ServedModel:
         with self.lock:
             return self.model.embed_texts(list(texts))
 
-    def embed_poses(self, poses: Sequence[Pose]) -> np.ndarray:
+    def embed_poses(self, poses: Sequence[Pose], batch_size: int = 32) -> np.ndarray:
         """Preprocess and embed Poses into (N, embed_dim) float32, L2-normalized."""
         with self.lock:
-            return self.model.embed_poses(list(poses))
+            return self.model.embed_poses(list(poses), batch_size=batch_size)
 
 
 class ModelRegistry:
@@ -100,13 +125,14 @@ class ModelRegistry:
         by_path: dict[str, ServedModel] = {}
         for alias, path in specs:
             if path not in by_path:
-                by_path[path] = ServedModel(loader(path), [])
+                by_path[path] = ServedModel(loader(path), [], source=path)
             if alias:
                 by_path[path].aliases.append(alias)
         return cls(list(by_path.values()))
 
     @property
     def default(self) -> ServedModel:
+        """The first model loaded."""
         return self.models[0]
 
     def get(self, name: str | None) -> ServedModel:
@@ -121,12 +147,18 @@ class ModelRegistry:
         """Return every name a model answers to, sorted."""
         return sorted(self._by_name)
 
+    def loaded(self) -> list[str]:
+        """Return the config names of the loaded models, default first."""
+        return [served.name for served in self.models]
+
 
 class StorePool:
     """Up to `size` open Stores (database connections), each lent to one thread at a time.
 
     The pool holds one lease on the embedded server in `home` (when no database URL is given) for its
     whole life, so the Stores connect by URL and closing one never stops the server under the others.
+    When that embedded server has died, the next request restarts it (RESTART_ATTEMPTS tries, logged);
+    a server given by URL is not ours to restart: requests get a 503 with the reason.
     """
 
     def __init__(self, database_url: str | None, home: str | Path | None, size: int = 4) -> None:
@@ -150,6 +182,7 @@ class StorePool:
         if not self._slots.acquire(timeout=timeout):
             raise ServiceUnavailableError("the database is busy: no connection became free in time")
         try:
+            self._revive_embedded_server()
             try:
                 store = self._idle.get_nowait()
             except queue.Empty:
@@ -162,12 +195,44 @@ class StorePool:
             try:
                 yield store
             finally:
-                if store.connection.closed or store.connection.broken:
+                if store.closed:
                     self._discard(store)
                 else:
                     self._idle.put(store)
         finally:
             self._slots.release()
+
+    def _revive_embedded_server(self) -> None:
+        """Restart the embedded server this pool started if it is no longer running (bounded retries)."""
+        if self._server is None or self._server.running():
+            return
+        with self._lock:
+            if self._server.running():
+                return
+            log.warning("the embedded PostgreSQL server in %s is not running; restarting it", self._server.data_dir)
+            self._drop_idle()
+            for attempt in range(1, RESTART_ATTEMPTS + 1):
+                try:
+                    self._url = self._server.acquire()
+                    log.warning("restarted the embedded PostgreSQL server (attempt %d)", attempt)
+                    return
+                except SignclipError as error:
+                    log.error("restarting the embedded PostgreSQL server failed (attempt %d): %s", attempt, error)
+                    time.sleep(0.5 * attempt)
+        raise ServiceUnavailableError(
+            f"the embedded PostgreSQL server in {self._server.data_dir} died and did not restart after "
+            f"{RESTART_ATTEMPTS} attempts; see its log in that folder"
+        )
+
+    def _drop_idle(self) -> None:
+        """Close the idle Stores (their connections went with the server); called with the lock held."""
+        while True:
+            try:
+                store = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            store.close()
+            self._open.remove(store)
 
     def _discard(self, store: Store) -> None:
         store.close()

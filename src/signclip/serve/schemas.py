@@ -1,10 +1,19 @@
-"""The HTTP API's request and response bodies (pydantic models; they make the OpenAPI document)."""
+"""The HTTP API's request and response bodies (pydantic models; they make the OpenAPI document).
+
+An item's fields are not written here: `ItemFields` is generated from `signclip.search.items.Item`
+(less where its files live on the server), so the API's item has the store's item's shape.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, Field, StrictStr, create_model
+
+from signclip.search import items
+from signclip.search.relevance import Relevance
 
 MODEL_NAME_HELP = 'a loaded model: "default", an alias given to `--model`, or a model\'s config name'
 
@@ -117,31 +126,49 @@ class QueryInfo(BaseModel):
     skeleton: SkeletonModel | None = None
 
 
-class Item(BaseModel):
+ITEM_FIELD_HELP = {"key": "the item's id in its manifest"}
+
+
+def _item_fields() -> dict[str, Any]:
+    """The pydantic fields of `items.Item` that clients see (all required), with their help texts."""
+    hints = typing.get_type_hints(items.Item)
+    return {
+        field.name: (hints[field.name], Field(description=ITEM_FIELD_HELP.get(field.name)))
+        for field in dataclasses.fields(items.Item)
+        if field.name not in items.SOURCE_FIELDS
+    }
+
+
+ItemFields = create_model("ItemFields", **_item_fields())
+
+
+def item_links(item_id: int) -> dict[str, str]:
+    """Where to fetch an item's pose and skeleton."""
+    return {"pose_url": f"/api/items/{item_id}/pose", "skeleton_url": f"/api/items/{item_id}/skeleton"}
+
+
+class Item(ItemFields):
     """One indexed item (a video or a segment of one) and where to fetch its pose."""
 
-    item_id: int
-    key: str = Field(description="the item's id in its manifest")
-    gloss: str
-    text: str
-    signer: str
-    spoken_language: str
-    signed_language: str
-    split: str
-    start_ms: float | None
-    end_ms: float | None
-    metadata: dict[str, Any]
     has_pose: bool
     pose_url: str
     skeleton_url: str
 
+    @classmethod
+    def of(cls, item: items.Item, **extra: Any):
+        """Build from the store's item (its public fields, links and whether it has a pose) plus `extra`."""
+        public = {name: value for name, value in item.to_dict().items() if name in ItemFields.model_fields}
+        return cls(**public, has_pose=bool(item.pose_path), **item_links(item.item_id), **extra)
+
 
 class SearchHit(Item):
-    """A ranked result: score = cosine similarity (1 - cosine distance)."""
+    """A ranked result: score = cosine similarity (1 - cosine distance); `relevance` = how the score stands
+    among the query's scores over the dataset's items (strong = it stands out; see search/relevance.py)."""
 
     rank: int
     score: float
     distance: float
+    relevance: Relevance
 
 
 class SearchResponse(BaseModel):
@@ -149,6 +176,25 @@ class SearchResponse(BaseModel):
     model: str
     query: QueryInfo
     results: list[SearchHit]
+    strong_matches: int = Field(description="how many results stand out from the dataset's other items")
+
+    @classmethod
+    def of(cls, answer, skeleton: bool = False) -> SearchResponse:
+        """Build from a `service.SearchAnswer`; with `skeleton`, the query pose as a drawable skeleton."""
+        from signclip.serve.skeleton import pose_skeleton
+
+        info = QueryInfo(kind=answer.kind, text=answer.text, prompt=answer.prompt)
+        if answer.pose is not None:
+            info.frames = int(answer.pose.body.data.shape[0])
+            if skeleton:
+                info.skeleton = SkeletonModel.model_validate(pose_skeleton(answer.pose).to_dict())
+        hits = [
+            SearchHit.of(hit, rank=rank, score=1.0 - hit.distance, distance=hit.distance, relevance=cue)
+            for rank, (hit, cue) in enumerate(zip(answer.results, answer.relevance, strict=True), start=1)
+        ]
+        return cls(
+            dataset=answer.dataset, model=answer.model, query=info, results=hits, strong_matches=answer.strong_matches
+        )
 
 
 class ItemResponse(Item):
@@ -171,6 +217,21 @@ class ModelEntry(BaseModel):
     embed_dim: int
     prompt: str
     default: bool
+    trained: bool = Field(description="false: random weights (an untrained registered model); rankings mean nothing")
+    warning: str | None = Field(None, description="what to do about an untrained model")
+
+    @classmethod
+    def of(cls, served, default: bool) -> ModelEntry:
+        """Build from a loaded `ServedModel`."""
+        return cls(
+            name=served.name,
+            aliases=served.aliases,
+            embed_dim=served.embed_dim,
+            prompt=served.prompt,
+            default=default,
+            trained=served.trained,
+            warning=served.warning,
+        )
 
 
 class ModelsResponse(BaseModel):
@@ -183,17 +244,14 @@ class HealthResponse(BaseModel):
     database: Literal["ok"]
 
 
-class IndexItem(BaseModel):
-    """One pose to add: its manifest id, the base64 .pose file, and its labels."""
+IndexItemLabels = create_model("IndexItemLabels", **{name: (Text, "") for name in items.label_fields()})
+
+
+class IndexItem(IndexItemLabels):
+    """One pose to add: its manifest id, the base64 .pose file, and its labels (those of an item)."""
 
     id: Text = Field(min_length=1)
     pose: Text
-    gloss: Text = ""
-    text: Text = ""
-    signer: Text = ""
-    spoken_language: Text = ""
-    signed_language: Text = ""
-    split: Text = ""
 
 
 class IndexRequest(ModelChoice):
@@ -210,6 +268,7 @@ class IndexResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    """Every error: a message naming the field and the problem."""
+    """Every error: a message naming the field and the problem (and, for a model mismatch, the dataset's models)."""
 
     detail: str
+    models: list[str] | None = Field(None, description="with a 409 for a model mismatch: the dataset's models")

@@ -42,7 +42,8 @@ async function fetchJson(url, options = {}) {
     body = null;
   }
   if (!response.ok) {
-    const detail = body && body.detail ? body.detail : `${response.status} ${response.statusText}`;
+    let detail = body && body.detail ? body.detail : `${response.status} ${response.statusText}`;
+    if (body && body.models && body.models.length) detail += ` (models of this dataset: ${body.models.join(", ")})`;
     throw new Error(detail);
   }
   return body;
@@ -162,10 +163,26 @@ async function loadDatasets() {
   }
 }
 
+// Say plainly when a loaded model has random weights: its rankings look confident and mean nothing.
+function showUntrainedBanner(models) {
+  const untrained = models.filter((model) => model.trained === false).map((model) => model.name);
+  if (!untrained.length) return;
+  elements.modelWarning.textContent =
+    `The model ${untrained.join(", ")} is untrained (random weights): its results carry no meaning. ` +
+    "Train a model (signclip train) or convert an original SignCLIP checkpoint (signclip convert-mmpt), " +
+    "then restart the server with --model pointing at it.";
+  elements.modelWarning.hidden = false;
+}
+
 async function loadModels() {
   try {
     const { models } = await fetchJson("/api/models");
+    showUntrainedBanner(models);
     if (models.length < 2) return;
+    const automatic = document.createElement("option");
+    automatic.value = "";
+    automatic.textContent = "The dataset's model";
+    elements.model.append(automatic);
     for (const model of models) {
       const option = document.createElement("option");
       option.value = model.name;
@@ -208,22 +225,27 @@ async function runSearch(describe, makeRequest, button) {
   }
 }
 
+// The checked search settings, or null after telling the person what is missing (focusing that field).
+function checkedSettings(given, missing, field) {
+  if (!given) {
+    setStatus(missing, true);
+    field.focus();
+    return null;
+  }
+  try {
+    return searchSettings();
+  } catch (error) {
+    setStatus(error.message, true);
+    return null;
+  }
+}
+
 function searchByText(event) {
   event.preventDefault();
   const text = elements.text.value.trim();
   const button = event.submitter || elements.textForm.querySelector("button");
-  if (!text) {
-    setStatus("Type a word or phrase to search for.", true);
-    elements.text.focus();
-    return;
-  }
-  let settings;
-  try {
-    settings = searchSettings();
-  } catch (error) {
-    setStatus(error.message, true);
-    return;
-  }
+  const settings = checkedSettings(text, "Type a word or phrase to search for.", elements.text);
+  if (!settings) return;
   runSearch(`“${text}”`, () => fetchJson("/api/search", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -235,18 +257,8 @@ function searchByFile(event) {
   event.preventDefault();
   const file = elements.file.files[0];
   const button = event.submitter || elements.fileForm.querySelector("button");
-  if (!file) {
-    setStatus("Choose a video or .pose file to search with.", true);
-    elements.file.focus();
-    return;
-  }
-  let settings;
-  try {
-    settings = searchSettings();
-  } catch (error) {
-    setStatus(error.message, true);
-    return;
-  }
+  const settings = checkedSettings(file, "Choose a video or .pose file to search with.", elements.file);
+  if (!settings) return;
   const form = new FormData();
   for (const [key, value] of Object.entries(settings)) form.append(key, String(value));
   form.append("include_query_skeleton", "true");
@@ -279,9 +291,12 @@ function renderResults(response, describe) {
     return;
   }
   const best = results[0];
+  const weak = response.strong_matches === 0
+    ? " No strong matches: no result stands out from the rest of the dataset for this query."
+    : "";
   setStatus(
     `${results.length} result${results.length === 1 ? "" : "s"} for ${describe}${prompt}. ` +
-    `Best: ${describeItem(best)}${best.signer ? ` by ${best.signer}` : ""}, score ${best.score.toFixed(3)}.`
+    `Best: ${describeItem(best)}${best.signer ? ` by ${best.signer}` : ""}, score ${best.score.toFixed(3)}.${weak}`
   );
 }
 
@@ -296,7 +311,7 @@ function addDetail(list, term, value) {
 
 function resultCard(hit) {
   const item = document.createElement("li");
-  item.className = "result";
+  item.className = hit.relevance.strong ? "result strong" : "result";
   const title = document.createElement("h3");
   title.className = "result-title";
   const rank = document.createElement("span");
@@ -317,6 +332,7 @@ function resultCard(hit) {
   const details = document.createElement("dl");
   addDetail(details, "Signer", hit.signer);
   addDetail(details, "Score", hit.score.toFixed(3));
+  addDetail(details, "Match", hit.relevance.strong ? "strong" : "weak");
   if (hit.text && hit.text.toLowerCase() !== (hit.gloss || "").toLowerCase()) addDetail(details, "Text", hit.text);
   addDetail(details, "Language", hit.signed_language);
 
@@ -340,7 +356,7 @@ function start() {
     dataset: "dataset", datasetHint: "dataset-hint", k: "k", model: "model", modelField: "model-field",
     textForm: "text-form", text: "text", fileForm: "file-form", file: "file", status: "status",
     query: "query", queryCanvas: "query-canvas", queryCaption: "query-caption", results: "results",
-    motion: "motion",
+    motion: "motion", modelWarning: "model-warning",
   })) {
     elements[key] = $(id);
   }

@@ -1,0 +1,90 @@
+"""A relevance cue per search hit, from the dataset's own scores: does the hit stand out from what
+an unrelated query reaches in this dataset?
+
+A cosine score means little on its own (an untrained model or a nonsense query still yields a "best"
+hit, often at a score like 0.37), and a trained model spreads unrelated scores widely. So each hit is
+compared with a null sample drawn from the dataset itself (its items, or a fixed pseudo-random sample
+of SAMPLE_SIZE of them):
+
+- text queries: NULL_PROMPTS meaningless letter strings, wrapped in the same prompt template and scored
+  against the items. A hit is `strong` when its score beats every score any of them reaches: no
+  meaningless text comes as close to any item.
+- pose and video queries: NEIGHBOUR_PROBES items of the dataset scored against all the others give
+  the typical score of an unrelated pair (the median over all pairs) and the typical score of a best
+  match (the median of each probe's nearest neighbour). A hit is `strong` when its score lies at least
+  MATCH_FRACTION (three quarters) of the way from the first to the second: much closer to what a best
+  match in this collection looks like than to an unrelated pair.
+
+`percentile` is the share of the null scores (meaningless prompts x items, or pairs of items) below
+the hit's score. With no strong hit, the callers say "no strong matches". An untrained model, whose
+scores carry no meaning, rarely has strong hits for a text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+SAMPLE_SIZE = 5_000
+NULL_PROMPTS = 32
+NEIGHBOUR_PROBES = 64
+MATCH_FRACTION = 0.75
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """How a hit's score stands against the dataset's null scores (see the module doc)."""
+
+    percentile: float
+    threshold: float
+    strong: bool
+
+
+def null_prompts(count: int = NULL_PROMPTS, seed: int = 0) -> list[str]:
+    """`count` fixed meaningless "words" (random lower-case letters, 4 to 9 of them)."""
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    return ["".join(rng.choice(letters, size=int(rng.integers(4, 10)))) for _ in range(count)]
+
+
+def standing(background: np.ndarray, threshold: float, scores: Sequence[float]) -> list[Relevance]:
+    """Relevance of each of `scores`: its percentile among `background`, strong at or above `threshold`."""
+    background = np.sort(np.asarray(background, dtype=np.float64).ravel())
+    cues = []
+    for score in scores:
+        below = np.searchsorted(background, score - 1e-6, side="left") / max(len(background), 1)
+        cues.append(Relevance(round(float(below), 4), round(float(threshold), 4), bool(score >= threshold - 1e-6)))
+    return cues
+
+
+def relevance_of(
+    store, dataset: str, model: str, scores: Sequence[float], null_vectors: np.ndarray | None = None
+) -> list[Relevance]:
+    """Relevance cues for hits with cosine `scores` in `dataset` under `model`.
+
+    `null_vectors` (R, D): the embedded meaningless prompts of a text query; None for a pose query.
+    """
+    if not scores:
+        return []
+    _, items = store.vectors(dataset, model, limit=SAMPLE_SIZE)
+    items = _unit(items)
+    if null_vectors is not None:
+        null = _unit(np.asarray(null_vectors)) @ items.T
+        return standing(null, float(null.max(initial=-1.0)), scores)
+    if len(items) < 2:
+        return standing(np.zeros(0), float("inf"), scores)
+    probes = np.random.default_rng(0).choice(len(items), size=min(NEIGHBOUR_PROBES, len(items)), replace=False)
+    pairs = items[probes] @ items.T
+    pairs[np.arange(len(probes)), probes] = np.nan
+    nearest, unrelated = np.nanmax(pairs, axis=1), pairs[np.isfinite(pairs)]
+    typical_pair, typical_match = float(np.median(unrelated)), float(np.median(nearest))
+    return standing(unrelated, typical_pair + MATCH_FRACTION * (typical_match - typical_pair), scores)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if vectors.ndim == 1:
+        vectors = vectors[None]
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)

@@ -1,0 +1,246 @@
+"""The search, item and indexing endpoints: each parses the request, calls `signclip.search.service`
+in a worker thread with a Store, and builds the response from the service's answer."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, Response
+from starlette.datastructures import UploadFile
+
+from signclip.poses.io import pose_to_bytes, write_bytes_atomically
+from signclip.search import service
+from signclip.search.indexer import IndexOptions
+from signclip.search.items import check_dataset_name
+from signclip.search.queries import PromptError
+from signclip.search.store import Store
+from signclip.serve import inputs
+from signclip.serve.embedding import extract_video
+from signclip.serve.handling import (
+    BINARY,
+    FORM_TEXT,
+    Api,
+    ApiDep,
+    dual_request_body,
+    read_request,
+    require_api_key,
+    upload_bytes,
+    upload_label,
+)
+from signclip.serve.inputs import InvalidRequestError
+from signclip.serve.resources import ServedModel
+from signclip.serve.schemas import (
+    ErrorResponse,
+    IndexRequest,
+    IndexResponse,
+    ItemResponse,
+    SearchRequest,
+    SearchResponse,
+    SkeletonModel,
+)
+from signclip.serve.skeleton import pose_skeleton
+
+MAX_ITEM_ID = 2**63 - 1
+router = APIRouter()
+SEARCH_FORM = {
+    "dataset": FORM_TEXT,
+    "text": FORM_TEXT,
+    "pose": {**BINARY, "description": "a .pose file"},
+    "video": {**BINARY, "description": "a video file"},
+    "k": {"type": "integer", "minimum": 1},
+    "filters": {"type": "string", "description": 'JSON object, e.g. {"signer": "3"}'},
+    "model_name": FORM_TEXT,
+    "prompt": {"type": "boolean"},
+    "spoken_language": FORM_TEXT,
+    "signed_language": FORM_TEXT,
+    "include_query_skeleton": {"type": "boolean"},
+}
+
+
+async def search_query(api: Api, body: SearchRequest, files: dict[str, list[UploadFile]]) -> tuple[str, Any]:
+    """Return (kind, query): the text, or the Pose of an uploaded or base64 pose, or (video bytes, label, name)."""
+    given = [name for name in ("text", "pose", "video") if getattr(body, name) is not None or name in files]
+    if len(given) != 1:
+        raise InvalidRequestError(
+            f"give exactly one of text, pose or video to search with (got {', '.join(given) or 'none'})"
+        )
+    kind = given[0]
+    if kind == "text":
+        if not body.text.strip():
+            raise InvalidRequestError("text: the search text is empty")
+        inputs.check_texts([body.text], api.limits)
+        return kind, body.text
+    if kind in files:
+        if len(files[kind]) != 1:
+            raise InvalidRequestError(f"{kind}: upload exactly one file")
+        upload = files[kind][0]
+        label = upload_label(kind, upload)
+        data, filename = await upload_bytes(upload, label, api.limits), upload.filename
+    else:
+        label, filename = kind, None
+        data = inputs.decode_base64(getattr(body, kind), kind, api.limits.max_upload_bytes)
+    if kind == "pose":
+        return kind, inputs.pose_from_upload(data, label, api.limits)
+    return kind, (data, label, filename)
+
+
+def search_model(api: Api, store: Store, body: SearchRequest) -> ServedModel:
+    """The loaded model to search with: the one asked for, else the dataset's only model (409 otherwise)."""
+    models = api.resources.models
+    chosen = service.choose_loaded_model(store, body.dataset, models.loaded(), body.model_name)
+    return models.get(chosen or body.model_name)
+
+
+def run_search(store: Store, api: Api, body: SearchRequest, kind: str, query: Any) -> SearchResponse:
+    """Search as the request asks (blocking); a video is extracted within the server's limits."""
+    served = search_model(api, store, body)
+    languages = {name: getattr(body, name) for name in ("spoken_language", "signed_language") if getattr(body, name)}
+    request = service.Query(**{kind: query}, prompt=body.prompt, languages=languages)
+    try:
+        answer = service.search(
+            store,
+            served,
+            body.dataset,
+            request,
+            k=body.k,
+            where=body.filters,
+            video_to_pose=lambda upload: extract_video(api, *upload),
+        )
+    except PromptError as error:
+        raise InvalidRequestError(
+            f"text: cannot fill model {served.name!r}'s prompt template {served.prompt!r} ({error.reason}); give "
+            "spoken_language and signed_language, or prompt=false to use the text as given"
+        ) from None
+    return SearchResponse.of(answer, skeleton=body.include_query_skeleton)
+
+
+@router.post(
+    "/api/search",
+    response_model=SearchResponse,
+    tags=["search"],
+    openapi_extra=dual_request_body(SearchRequest, SEARCH_FORM, ["dataset"]),
+)
+async def search(request: Request, api: ApiDep) -> SearchResponse:
+    """Rank a dataset's items by similarity to a text, a pose or a video (JSON with base64, or multipart)."""
+    body, files = await read_request(request, SearchRequest, SearchRequest, ("pose", "video"), ("filters",))
+    if body.k > api.limits.max_k:
+        raise InvalidRequestError(f"k: {body.k} results asked for, over the limit of {api.limits.max_k} (max_k)")
+    if body.model_name is not None:
+        api.resources.models.get(body.model_name)  # an unknown name fails before any upload is read
+    kind, query = await search_query(api, body, files)
+    return await api.with_store(run_search, api, body, kind, query)
+
+
+# ----------------------------------------------------------------------------- items
+
+ItemId = PathParam(ge=1, le=MAX_ITEM_ID, description="the item's id in the store")
+
+
+@router.get("/api/items/{item_id}", response_model=ItemResponse, tags=["items"])
+async def get_item(api: ApiDep, item_id: int = ItemId) -> ItemResponse:
+    """One item's labels and links to its pose."""
+    item = await api.with_store(service.stored_item, item_id)
+    return ItemResponse.of(item, dataset=item.dataset)
+
+
+def item_pose_response(store: Store, item_id: int) -> Response:
+    """The item's .pose file as a download: the file itself, or its segment cut out."""
+    item = service.stored_item(store, item_id)
+    headers = {"Content-Disposition": f'attachment; filename="item-{item_id}.pose"'}
+    if not item.is_segment:
+        return FileResponse(service.item_pose_path(item), media_type="application/octet-stream", headers=headers)
+    return Response(pose_to_bytes(service.item_pose(item)), media_type="application/octet-stream", headers=headers)
+
+
+@router.get(
+    "/api/items/{item_id}/pose",
+    tags=["items"],
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "the .pose file"}},
+)
+async def get_item_pose(api: ApiDep, item_id: int = ItemId) -> Response:
+    """The item's `.pose` file (cropped to its segment when the item is a segment of a longer pose)."""
+    return await api.with_store(item_pose_response, item_id)
+
+
+def item_skeleton(store: Store, item_id: int, max_frames: int) -> SkeletonModel:
+    """The item's pose (its segment) as a drawable skeleton of at most `max_frames` frames."""
+    skeleton = pose_skeleton(service.item_pose(service.stored_item(store, item_id)), max_frames=max_frames)
+    return SkeletonModel.model_validate(skeleton.to_dict())
+
+
+@router.get("/api/items/{item_id}/skeleton", response_model=SkeletonModel, tags=["items"])
+async def get_item_skeleton(
+    api: ApiDep,
+    item_id: int = ItemId,
+    max_frames: int = Query(48, ge=1, le=1000, description="frames to keep (evenly spaced)"),
+) -> SkeletonModel:
+    """The item's pose as a small drawable skeleton: 2D points per frame and the limbs joining them."""
+    return await api.with_store(item_skeleton, item_id, max_frames)
+
+
+# ----------------------------------------------------------------------------- indexing
+
+
+def upload_folder(api: Api) -> Path:
+    """Where poses added through the API are kept."""
+    return Path(api.settings.upload_dir) if api.settings.upload_dir else api.resources.stores.home / "uploads"
+
+
+def checked_index_poses(api: Api, body: IndexRequest) -> list[bytes]:
+    """Decode and check every pose of an index request and its dataset name (nothing is written until all are good)."""
+    check_dataset_name(body.dataset)
+    inputs.check_pose_count(len(body.items), api.limits, field="items")
+    ids = [item.id for item in body.items]
+    if len(set(ids)) != len(ids):
+        raise InvalidRequestError("items: two items share one id")
+    payloads = [
+        inputs.decode_base64(item.pose, f"items[{i}].pose", api.limits.max_upload_bytes)
+        for i, item in enumerate(body.items)
+    ]
+    for i, data in enumerate(payloads):
+        inputs.pose_from_upload(data, f"items[{i}].pose", api.limits)
+    return payloads
+
+
+def index_uploads(store: Store, api: Api, body: IndexRequest, served: ServedModel, payloads: list[bytes]) -> list[int]:
+    """Keep the uploaded poses in the upload folder, then index them all or nothing; returns the item ids."""
+    folder = upload_folder(api) / _slug(body.dataset)
+    rows = []
+    for item, data in zip(body.items, payloads, strict=True):
+        path = folder / f"{_slug(item.id)}-{hashlib.sha256(data).hexdigest()[:16]}.pose"
+        if not path.exists():
+            write_bytes_atomically(data, path)
+        rows.append({**item.model_dump(exclude={"pose"}), "pose_path": str(path)})
+    options = IndexOptions(all_or_nothing=True, progress=False, model_source=served.source)
+    return service.index_items(store, body.dataset, pd.DataFrame(rows), served, options).item_ids
+
+
+@router.post(
+    "/api/index",
+    response_model=IndexResponse,
+    tags=["indexing"],
+    dependencies=[Depends(require_api_key)],
+    responses={401: {"model": ErrorResponse}},
+)
+async def index_poses(api: ApiDep, body: IndexRequest) -> IndexResponse:
+    """Add poses (base64 .pose files with their labels) to a dataset, created if new; an item whose id
+    the dataset already holds is replaced. Needs the API key when the server has one.
+
+    Every pose is read and embedded before anything is written, so a bad one leaves the store as it was.
+    """
+    served = api.resources.models.get(body.model_name)
+    payloads = checked_index_poses(api, body)
+    item_ids = await api.with_store(index_uploads, api, body, served, payloads)
+    return IndexResponse(dataset=body.dataset, model=served.name, item_ids=item_ids)
+
+
+def _slug(text: str) -> str:
+    """Return a file-name-safe version of `text` (at most 60 characters)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:60] or "item"

@@ -1,0 +1,147 @@
+"""The search use cases (signclip.search.service) and what issue 12 asks of them: the model a dataset
+was indexed with by default, errors naming the dataset's models, relevance cues, the query's own item left
+out, unlabeled folders, mirrored extraction, validated dataset names, undefined metrics."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from signclip.data.manifest import read_manifest
+from signclip.metrics import summarize
+from signclip.poses.io import read_pose
+from signclip.search import service
+from signclip.search.analysis import rank_vectors
+from signclip.search.evaluation import evaluate_dataset
+from signclip.search.indexer import _mirror_videos, index_manifest
+from signclip.search.items import InvalidDatasetNameError
+from signclip.search.relevance import NULL_PROMPTS, Relevance, null_prompts, relevance_of, standing
+from signclip.search.sources import folder_table
+from signclip.search.store import Store
+
+from .conftest import PoseStatisticsEmbedder
+
+
+@pytest.fixture
+def indexed(store: Store, synthetic_manifest: Path, embedder) -> tuple[Store, object]:
+    index_manifest(store, "synthetic", read_manifest(synthetic_manifest), embedder, progress=False)
+    return store, embedder
+
+
+def test_a_dataset_of_one_model_is_searched_with_it_by_default(store, synthetic_manifest, embedder, tmp_path):
+    manifest = read_manifest(synthetic_manifest)
+    index_manifest(store, "synthetic", manifest, embedder, progress=False, model_source=str(tmp_path / "model"))
+    assert service.choose_model(store, "synthetic") == str(tmp_path / "model")  # where it was loaded from
+    assert service.choose_loaded_model(store, "synthetic", ["other", embedder.name], None) == embedder.name
+
+
+def test_a_model_of_unknown_origin_must_be_given(indexed):
+    store, _ = indexed  # indexed without a model source, under a name no registry knows
+    with pytest.raises(service.ModelChoiceError, match="give it with --model DIRECTORY"):
+        service.choose_model(store, "synthetic")
+
+
+def test_another_model_or_several_models_give_errors_naming_the_datasets_models(indexed, synthetic_manifest):
+    store, _ = indexed
+    with pytest.raises(service.ModelChoiceError, match="indexed with pose-statistics") as caught:
+        service.choose_model(store, "synthetic", "signclip-small")
+    assert caught.value.models == ["pose-statistics"]
+    with pytest.raises(service.ModelChoiceError, match="has not loaded"):
+        service.choose_loaded_model(store, "synthetic", ["signclip-small"], None)
+    other = PoseStatisticsEmbedder(name="other-statistics", seed=3)
+    index_manifest(store, "synthetic", read_manifest(synthetic_manifest), other, progress=False)
+    with pytest.raises(service.ModelChoiceError, match="2 models") as caught:
+        service.choose_model(store, "synthetic")
+    assert caught.value.models == ["other-statistics", "pose-statistics"]
+
+
+def test_search_by_example_leaves_out_the_query_item_and_gives_relevance(indexed, synthetic_manifest):
+    store, embedder = indexed
+    row = read_manifest(synthetic_manifest).iloc[0]
+    query = service.Query(pose=read_pose(row["pose_path"]))
+    with_self = service.search(store, embedder, "synthetic", query, k=3)
+    assert with_self.results[0].key == row["id"] and with_self.results[0].distance == pytest.approx(0, abs=1e-5)
+    assert with_self.relevance[0].strong and with_self.relevance[0].percentile == 1.0
+    without = service.search(store, embedder, "synthetic", query, k=3, exclude_keys={row["id"]})
+    assert row["id"] not in [hit.key for hit in without.results] and len(without.results) == 3
+    assert len(without.relevance) == 3
+
+
+def test_relevance_marks_only_scores_at_or_above_the_null_threshold():
+    background = np.linspace(0.0, 0.5, 101)
+    cues = standing(background, 0.5, [0.9, 0.25])
+    assert cues[0] == Relevance(percentile=1.0, threshold=0.5, strong=True)
+    assert not cues[1].strong and cues[1].percentile == pytest.approx(0.5, abs=0.01)
+    assert len(set(null_prompts())) == NULL_PROMPTS and null_prompts() == null_prompts()  # fixed
+
+
+def test_dataset_names_are_validated(store: Store):
+    for bad in ("../etc", ".hidden", "a/b", ""):
+        with pytest.raises(InvalidDatasetNameError, match="not allowed"):
+            store.add_items(bad, [{"id": "x", "pose_path": "/p.pose"}])
+    assert len(store.add_items("ok-name_1.2", [{"id": "x", "pose_path": "/p.pose"}])) == 1
+
+
+def test_unlabeled_folders_index_and_search_by_example_but_do_not_evaluate(store, synthetic_manifest, tmp_path):
+    manifest = read_manifest(synthetic_manifest)
+    root = tmp_path / "archive"
+    (root / "hello").mkdir(parents=True)
+    (root / "bye").mkdir()
+    shutil.copy(manifest.iloc[0]["pose_path"], root / "hello" / "1.pose")
+    shutil.copy(manifest.iloc[1]["pose_path"], root / "bye" / "1.pose")
+    shutil.copy(manifest.iloc[2]["pose_path"], root / "loose.pose")
+    table = folder_table(root)
+    assert sorted(table["id"]) == ["bye-1", "hello-1", "loose"]
+    assert table.set_index("id")["gloss"].to_dict() == {"hello-1": "hello", "bye-1": "bye", "loose": ""}
+    assert set(table["split"]) == {""}
+    flat = root / "hello"
+    report = index_manifest(store, "flat", folder_table(flat), PoseStatisticsEmbedder(), progress=False)
+    assert report.embedded == 1 and store.items("flat")["gloss"].tolist() == [""]
+    answer = service.search(store, PoseStatisticsEmbedder(), "flat", service.Query(pose=read_pose(flat / "1.pose")))
+    assert [hit.key for hit in answer.results] == ["1"]
+    index_manifest(store, "flat", folder_table(root / "bye"), PoseStatisticsEmbedder(), progress=False)
+    with pytest.raises(Exception, match="evaluation needs labels"):
+        evaluate_dataset(store, "flat", "pose-statistics", progress=False)
+
+
+def test_extraction_mirrors_the_video_folders(tmp_path):
+    from signclip.poses.extract import plan_extraction
+
+    for gloss in ("hello", "bye"):
+        (tmp_path / "videos" / gloss).mkdir(parents=True)
+        (tmp_path / "videos" / gloss / "1.mp4").write_bytes(b"not really a video")
+    videos = [str(tmp_path / "videos" / g / "1.mp4") for g in ("hello", "bye")]
+    mirror = _mirror_videos(videos, tmp_path / "links")
+    outputs = sorted(job.output for job in plan_extraction([mirror], tmp_path / "poses").jobs)
+    assert outputs == [tmp_path / "poses" / "bye" / "1.pose", tmp_path / "poses" / "hello" / "1.pose"]
+
+
+def test_one_gloss_makes_the_metrics_undefined_not_perfect():
+    result = rank_vectors(np.random.default_rng(0).normal(size=(5, 4)), ["HOUSE"] * 5, k=2)
+    summary = summarize(result)
+    assert summary["precision_at_k"] is None and summary["mean_average_precision"] is None
+    assert "one gloss" in summary["undefined"]
+
+
+def test_relevance_from_the_datasets_own_scores(store: Store):
+    rng = np.random.default_rng(1)
+    centres = np.eye(3, 16)
+    vectors = np.repeat(centres, 5, axis=0) + 0.05 * rng.normal(size=(15, 16))
+    ids = store.add_items("clusters", [{"id": f"i{i}", "pose_path": "/p.pose"} for i in range(15)])
+    store.add_embeddings("toy", ids, vectors.astype(np.float32))
+    own, other = float(vectors[0] @ centres[0] / np.linalg.norm(vectors[0])), 0.0
+    pose_cues = relevance_of(store, "clusters", "toy", [own, other])
+    assert pose_cues[0].strong and not pose_cues[1].strong  # a cluster member vs an unrelated item
+    meaningless = rng.normal(size=(8, 16)) * 0.1 + centres[1]  # "prompts" that all land near cluster 1
+    reach = float(
+        np.max(
+            (meaningless / np.linalg.norm(meaningless, axis=1, keepdims=True))
+            @ (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).T
+        )
+    )
+    weak, strong = relevance_of(store, "clusters", "toy", [reach - 0.01, reach + 0.01], null_vectors=meaningless)
+    assert not weak.strong and strong.strong  # only a hit beyond what any meaningless text reaches
+    assert weak.threshold == pytest.approx(reach, abs=1e-4)
