@@ -9,12 +9,31 @@ written like `3e-4` (a string to PyYAML, which follows YAML 1.1) is read as a fl
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 import typing
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from signclip.errors import ConfigError
+
+
+def read_config_mapping(path: str | os.PathLike, what: str) -> dict:
+    """Read a YAML (or JSON) file of settings into a dict ({} for an empty file); ConfigError naming the
+    file when it is missing (`{path}: no such {what}`), unreadable or not a mapping at the top level."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such {what}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: not a readable YAML/JSON file: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return data
 
 
 def from_mapping(cls: type, data: Any, source: str, skip: frozenset | set = frozenset()) -> Any:

@@ -48,6 +48,11 @@ class TableSource:
     spoken_language: str | None = None
     signed_language: str | None = None
 
+    def adapter_settings(self) -> dict[str, Any]:
+        """The settings a dataset adapter takes (`prepare_dataset` keywords): split, seed, fractions, languages."""
+        names = ("split_by", "seed", "val_fraction", "test_fraction", "spoken_language", "signed_language")
+        return {name: getattr(self, name) for name in names}
+
     def check(self, context: str = "data") -> None:
         """Raise ConfigError unless exactly one source is given (with its root for a dataset adapter)."""
         sources = [name for name in ("dataset", "manifest", "synthetic") if getattr(self, name)]
@@ -81,17 +86,7 @@ def load_table(source: TableSource, work_dir: str | os.PathLike | None = None, g
         from signclip.home import signclip_home
 
         data_dir = Path(work_dir) / "data" if work_dir is not None else signclip_home() / "datasets" / source.dataset
-        table = prepare_dataset(
-            source.dataset,
-            source.root,
-            split_by=source.split_by,
-            seed=source.seed,
-            val_fraction=source.val_fraction,
-            test_fraction=source.test_fraction,
-            spoken_language=source.spoken_language,
-            signed_language=source.signed_language,
-            work_dir=data_dir / "poses",
-        )
+        table = prepare_dataset(source.dataset, source.root, work_dir=data_dir / "poses", **source.adapter_settings())
     if source.split_by and source.dataset is None:
         from signclip.data.splits import assign_splits
 

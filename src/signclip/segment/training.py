@@ -21,7 +21,7 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from signclip.dataclass_config import from_mapping
+from signclip.dataclass_config import from_mapping, read_config_mapping
 from signclip.errors import ConfigError, SignclipError
 from signclip.segment.decoding import DecodingConfig, threshold_decode
 from signclip.segment.dgs2023 import load_dgs2023_model
@@ -118,15 +118,7 @@ def load_segment_train_config(
     path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = ()
 ) -> SegmentTrainConfig:
     """Read a segment training config (YAML), apply `--set` overrides, validate."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such segment training config")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"{path}: not a readable YAML file: {error}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    data = read_config_mapping(path, "segment training config")
     for assignment in overrides:
         apply_override(data, assignment)
     config = from_mapping(SegmentTrainConfig, data, str(path))

@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from signclip.dataclass_config import from_mapping
+from signclip.dataclass_config import from_mapping, read_config_mapping
 from signclip.errors import ConfigError
 from signclip.model.identity import DEFAULT_MODEL
 
@@ -86,14 +84,7 @@ class ServeSettings:
     @classmethod
     def from_file(cls, path: str | Path) -> ServeSettings:
         """Read settings from a YAML or JSON file; ConfigError names the file and the problem."""
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such settings file")
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            raise ConfigError(f"{path}: not a readable YAML/JSON settings file: {error}") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_config_mapping(path, "settings file"), source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as plain JSON-ready data (the inverse of from_dict)."""

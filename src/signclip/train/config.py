@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from signclip.data.table import TableSource
-from signclip.dataclass_config import check_values, from_mapping, upper_bounds
+from signclip.dataclass_config import check_values, from_mapping, read_config_mapping, upper_bounds
 from signclip.errors import ConfigError, SignclipError
 from signclip.model.config import RENAMED_KEYS, ModelConfig, model_config
 from signclip.model.identity import DEFAULT_MODEL
@@ -137,16 +136,8 @@ def load_train_config(path: str | os.PathLike | None = None, overrides: Sequence
     data: dict = {}
     source = "training config"
     if path is not None:
-        path = Path(path)
         source = str(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such training config")
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as error:
-            raise ConfigError(f"{path}: not a readable YAML file: {error}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+        data = read_config_mapping(path, "training config")
     for assignment in overrides:
         apply_override(data, assignment)
     config = from_mapping(TrainConfig, data, source)
