@@ -1,10 +1,20 @@
-"""Shared test fixtures: where ../shared lives (skipping when absent), and a tiny local text model."""
+"""Shared test fixtures: where ../shared lives (skipping when absent), a tiny local text model, and one real
+embedded PostgreSQL per session with a fresh database (and Store) per test."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
+
+from signclip.search.server import EmbeddedPostgres
+from signclip.search.store import Store
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FIXTURES = SHARED / "fixtures"
@@ -81,3 +91,39 @@ def small_model_config(tiny_text_model: Path):
         }
 
     return config
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of the session's embedded server (its maintenance database).
+
+    The data folder is a fresh temporary directory outside pytest's rotating basetemp (which a
+    concurrent pytest run may prune), removed after the server stops.
+    """
+    home = Path(tempfile.mkdtemp(prefix="signclip-search-tests-"))
+    server = EmbeddedPostgres(home)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> Iterator[str]:
+    """A new, empty database for one test (dropped afterwards)."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield make_conninfo(postgres_url, dbname=name)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
+    """A Store on the test's own database; home (for extracted poses) in the test's tmp path."""
+    with Store.open(database_url, home=tmp_path / "home") as opened:
+        yield opened

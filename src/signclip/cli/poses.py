@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from signclip.poses.extract import VIDEO_EXTENSIONS, extract_poses
+from signclip.cli.engine import add_engine_arguments, ray_options
+from signclip.poses.extract import VIDEO_EXTENSIONS, extract_poses, run_jobs
 from signclip.poses.io import read_pose, summarize_pose
 
 
@@ -39,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="MediaPipe pose model; only 1 ships offline with mediapipe (default: 1)",
     )
     extract.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    add_engine_arguments(extract)
     extract.set_defaults(func=run_extract)
 
 
@@ -53,6 +55,11 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_extract(args: argparse.Namespace) -> int:
+    runner = run_jobs
+    if args.engine == "ray":
+        from signclip.cluster.extract import ray_runner
+
+        runner = ray_runner(ray_options(args))
     report = extract_poses(
         args.inputs,
         args.out_dir,
@@ -61,6 +68,7 @@ def run_extract(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=not args.no_progress,
         model_complexity=args.model_complexity,
+        runner=runner,
     )
     for line in report.lines():
         print(line)

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from signclip.cli.engine import add_engine_arguments, ray_options
 from signclip.errors import SignclipError
 from signclip.model.identity import DEFAULT_MODEL
 
@@ -51,7 +52,18 @@ def _register_index(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--poses-dir", help="where extracted poses go (default: $SIGNCLIP_HOME/poses/DATASET)")
     add.add_argument("--spoken-language", help="fill rows without one (e.g. en); used by text-search prompts")
     add.add_argument("--signed-language", help="fill rows without one (e.g. ase); used by text-search prompts")
+    add_engine_arguments(add)
     add.set_defaults(func=run_index_add)
+    load = commands.add_parser(
+        "load-embeddings", help="bulk-load embedding shards (Parquet: id, vector) made elsewhere into a dataset"
+    )
+    load.add_argument("--dataset", required=True, help="dataset name in the store")
+    load.add_argument("shards", nargs="+", metavar="SHARDS", help=".parquet shards or folders of them")
+    load.add_argument("--manifest", metavar="M", help="add these manifest rows as the dataset's items first")
+    load.add_argument("--model", help="the model's directory or name, stored so that search can load it")
+    load.add_argument("--maintenance-work-mem", default="1GB", help="PostgreSQL memory for the index build")
+    load.add_argument("--parallel-workers", type=int, default=2, help="parallel workers for the index build")
+    load.set_defaults(func=run_load_embeddings)
     listing = commands.add_parser("list", help="list the datasets with their item and embedding counts")
     listing.set_defaults(func=run_index_list)
     remove = commands.add_parser("remove", help="delete a dataset with its items and embeddings")
@@ -144,10 +156,40 @@ def run_index_add(args: argparse.Namespace) -> int:
     _warn(untrained_warning(model))
     with Store.open() as store:
         try:
-            report = index_items(store, args.dataset, manifest, model, options)
+            if args.engine == "ray":
+                from signclip.cluster.index import index_on_ray
+
+                report, load = index_on_ray(
+                    store, args.dataset, manifest, options.model_source, options, ray_options(args)
+                )
+                lines = report.lines() + (load.lines() if load else [])
+            else:
+                lines = index_items(store, args.dataset, manifest, model, options).lines()
         except (SignclipError, KeyboardInterrupt):
             print(_stopped_note(store, args.dataset, model.name, len(manifest)), file=sys.stderr)
             raise
+    for line in lines:
+        print(line)
+    return 0
+
+
+def run_load_embeddings(args: argparse.Namespace) -> int:
+    """Run `signclip index load-embeddings`: add the manifest's items if given, then bulk-load the shards."""
+    from signclip.search.bulk import load_embeddings
+    from signclip.search.sources import read_source
+    from signclip.search.store import Store
+
+    with Store.open() as store:
+        if args.manifest:
+            store.add_items(args.dataset, read_source(None, args.manifest, None, None))
+        report = load_embeddings(
+            store,
+            args.dataset,
+            args.shards,
+            model_source=_model_source(args.model) if args.model else None,
+            maintenance_work_mem=args.maintenance_work_mem,
+            parallel_workers=args.parallel_workers,
+        )
     for line in report.lines():
         print(line)
     return 0

@@ -135,9 +135,9 @@ def embed_manifest(
     with ray_session(options or RayOptions()) as ray:
         gpus = cluster_gpus(ray)
         report.device = "gpu" if gpus else "cpu"
-        report.actors = actors or gpus or int(ray.cluster_resources().get("CPU", 1))
         rows = pending[ROW_COLUMNS].astype({"id": str, "pose_path": str}).reset_index(drop=True)
         blocks = max(1, -(-len(rows) // batch_size))
+        report.actors = min(blocks, actors or gpus or int(ray.cluster_resources().get("CPU", 1)))
         dataset = ray.data.from_items(rows.to_dict(orient="records"), override_num_blocks=blocks)
         arguments = (str(model), str(out_dir), "cuda" if gpus else "cpu")
         results = map_with_actors(

@@ -36,11 +36,13 @@ __all__ = [
     "ExtractPlan",
     "ExtractReport",
     "HolisticEstimator",
+    "JobRunner",
     "StageTimes",
     "VideoError",
     "VideoJob",
     "extract_poses",
     "plan_extraction",
+    "run_jobs",
     "video_to_pose",
 ]
 

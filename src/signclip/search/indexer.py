@@ -24,6 +24,7 @@ from tqdm import tqdm
 from signclip.data.table import read_item_pose
 from signclip.errors import SignclipError
 from signclip.model.identity import model_fingerprint
+from signclip.poses.extract import JobRunner
 from signclip.search.store import Store
 
 
@@ -48,7 +49,9 @@ class IndexOptions:
     poses (default `<store home>/poses/<dataset>`), mirroring the videos' folders; `all_or_nothing`
     reads and embeds every row before writing anything (a bad row raises, the store is left as it
     was); `model_source` (the model's directory or registered name) is stored with a new model so a
-    later search can load it.
+    later search can load it. `extract_runner` runs pose extraction (default: the local process pool;
+    `signclip.cluster.extract.ray_runner` for Ray). With `embed` False the run stops once the items are
+    stored and their poses extracted (the Ray pipeline then embeds them into shards and bulk-loads them).
     """
 
     batch_size: int = 64
@@ -58,6 +61,8 @@ class IndexOptions:
     progress: bool = True
     all_or_nothing: bool = False
     model_source: str | None = None
+    extract_runner: JobRunner | None = None
+    embed: bool = True
 
 
 @dataclass
@@ -126,7 +131,10 @@ def index_manifest(
     items = items[items["item_id"].isin(item_ids)].reset_index(drop=True)
     report.already_embedded = len(manifest) - len(items)
     poses_dir = Path(options.poses_dir) if options.poses_dir is not None else store.home / "poses" / dataset
-    items = _extract_videos(store, items, poses_dir, options.workers, options.progress, report)
+    items = _extract_videos(store, items, poses_dir, options, report)
+    if not options.embed:
+        report.seconds = time.perf_counter() - started
+        return report
     batch_size = options.batch_size
     with tqdm(total=len(items), desc=f"indexing {dataset}", unit="item", disable=not options.progress) as bar:
         for start in range(0, len(items), batch_size):
@@ -163,7 +171,7 @@ def fingerprint_of(model: object) -> str | None:
 
 
 def _extract_videos(
-    store: Store, items: pd.DataFrame, poses_dir: Path, workers: int | None, progress: bool, report: IndexReport
+    store: Store, items: pd.DataFrame, poses_dir: Path, options: IndexOptions, report: IndexReport
 ) -> pd.DataFrame:
     """Extract poses for video-only items, record their pose paths; returns the items that have a pose."""
     videos = items[(items["pose_path"] == "") & (items["video_path"] != "")]
@@ -173,13 +181,19 @@ def _extract_videos(
     videos = videos[[not m for m in missing]]
     if videos.empty:
         return items[items["pose_path"] != ""].reset_index(drop=True)
-    from signclip.poses.extract import extract_poses, plan_extraction
+    from signclip.poses.extract import extract_poses, plan_extraction, run_jobs
 
     with tempfile.TemporaryDirectory(prefix="signclip-videos-") as links:
         mirror = _mirror_videos(list(videos["video_path"]), Path(links))
         plan = plan_extraction([mirror], poses_dir)
         output_of = {job.video.resolve(): job.output for job in plan.jobs + plan.skipped}
-        extraction = extract_poses([mirror], poses_dir, workers=workers, progress=progress)
+        extraction = extract_poses(
+            [mirror],
+            poses_dir,
+            workers=options.workers,
+            progress=options.progress,
+            runner=options.extract_runner or run_jobs,
+        )
     report.extracted = len(extraction.written)
     errors = {Path(video).resolve(): message for video, message in extraction.failed}
     done_ids, done_paths = [], []

@@ -333,6 +333,12 @@ class Store:
             self._indexes.add(name)
         return name in self._indexes
 
+    def drop_index(self, model: str, metric: str = "cosine") -> None:
+        """Drop `model`'s HNSW index for `metric` if it exists (before a bulk load; build_index makes it again)."""
+        name = knn.index_name(self.model(model).id, metric)
+        self.connection.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)))
+        self._indexes.discard(name)
+
     def search(
         self,
         dataset: str,
