@@ -1,5 +1,6 @@
 // The signclip search page: loads the datasets, sends text or file searches to /api/search, and
-// animates each result's skeleton (from /api/items/{id}/skeleton) on a canvas.
+// shows each result's video (from /api/items/{id}/video, a segment played from its start to its end)
+// or, when the server has no video of it, animates its skeleton (from /api/items/{id}/skeleton).
 "use strict";
 
 const COLORS = {
@@ -280,6 +281,57 @@ function describeItem(item) {
   return item.gloss || item.text || item.key;
 }
 
+// A time in ms as minutes:seconds to a tenth ("00:12.4"), as the command line prints it.
+function clock(ms) {
+  const tenths = Math.round(ms / 100);
+  const minutes = String(Math.floor(tenths / 600)).padStart(2, "0");
+  const seconds = String(Math.floor((tenths % 600) / 10)).padStart(2, "0");
+  return `${minutes}:${seconds}.${tenths % 10}`;
+}
+
+function isSegment(item) {
+  return item.start_ms !== null || item.end_ms !== null;
+}
+
+function timeRange(item) {
+  if (!isSegment(item)) return "";
+  return `${clock(item.start_ms || 0)}-${item.end_ms === null ? "" : clock(item.end_ms)}`;
+}
+
+// Pause `video` at `end` (browsers do not all honour a fragment's end), checking every animation frame
+// while it plays; playing again after the end starts the segment over.
+function stopAtEnd(video, start, end) {
+  const check = () => {
+    if (video.paused) return;
+    if (video.currentTime >= end) {
+      video.pause();
+      video.currentTime = end;
+    } else {
+      window.requestAnimationFrame(check);
+    }
+  };
+  video.addEventListener("play", () => {
+    if (video.currentTime >= end - 0.05) video.currentTime = start;
+    window.requestAnimationFrame(check);
+  });
+}
+
+// The recording's video, played from the segment's start to its end (a media fragment #t=start,end).
+function resultVideo(hit) {
+  const video = document.createElement("video");
+  video.className = "result-video";
+  video.controls = true;
+  video.muted = true;
+  video.playsInline = true;
+  video.preload = "metadata";
+  const start = (hit.start_ms || 0) / 1000;
+  const fragment = isSegment(hit) ? `#t=${start.toFixed(3)}${hit.end_ms === null ? "" : `,${(hit.end_ms / 1000).toFixed(3)}`}` : "";
+  video.src = hit.video_url + fragment;
+  video.setAttribute("aria-label", `Video of ${describeItem(hit)}${isSegment(hit) ? `, ${timeRange(hit)}` : ""}`);
+  if (isSegment(hit) && hit.end_ms !== null) stopAtEnd(video, start, hit.end_ms / 1000);
+  return video;
+}
+
 function renderResults(response, describe) {
   const list = elements.results;
   list.replaceChildren();
@@ -321,6 +373,12 @@ function resultCard(hit) {
   gloss.className = "gloss";
   gloss.textContent = describeItem(hit);
   title.append(rank, gloss);
+  if (isSegment(hit)) {
+    const time = document.createElement("span");
+    time.className = "time-range";
+    time.textContent = timeRange(hit);
+    title.append(" ", time);
+  }
 
   const canvas = document.createElement("canvas");
   canvas.className = "skeleton";
@@ -336,7 +394,7 @@ function resultCard(hit) {
   if (hit.text && hit.text.toLowerCase() !== (hit.gloss || "").toLowerCase()) addDetail(details, "Text", hit.text);
   addDetail(details, "Language", hit.signed_language);
 
-  item.append(title, canvas, details);
+  item.append(title, hit.video_url ? resultVideo(hit) : canvas, details);
   if (hit.has_pose) {
     const link = document.createElement("a");
     link.href = hit.pose_url;
@@ -344,6 +402,7 @@ function resultCard(hit) {
     link.setAttribute("download", `${hit.key || hit.item_id}.pose`);
     link.setAttribute("aria-label", `Download the pose of result ${hit.rank}, ${describeItem(hit)}`);
     item.append(link);
+    if (hit.video_url) return item;
     fetchJson(hit.skeleton_url)
       .then((skeleton) => showSkeleton(canvas, skeleton))
       .catch((error) => canvas.setAttribute("aria-label", `No skeleton: ${error.message}`));
