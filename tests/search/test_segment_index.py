@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from signclip.errors import SignclipError
 from signclip.poses.io import read_pose, write_pose
 from signclip.poses.transforms.core import with_body
 from signclip.search.indexer import index_manifest
@@ -63,6 +64,24 @@ def test_sentences_and_a_recording_without_hands_is_reported_not_fatal(store, fi
     assert [key for key, _ in report.unsegmented] == ["still"] and "hand" in report.unsegmented[0][1]
     assert any(line.startswith("no segments: still:") for line in report.lines())
     assert list(store.items("long")["key"]) == [f"story#sentence{n}" for n in range(1, 5)]
+
+
+def test_a_time_range_of_a_recording_is_segmented_within_it(store, fixtures_dir, embedder, tmp_path):
+    start, end = 1000.0, 3000.0  # frames 30-89 at 30 fps
+    row = {"id": "part", "pose_path": str(fixtures_dir / "continuous_signing.pose"), "start_ms": start, "end_ms": end}
+    report = segment_index(store, pd.DataFrame([row]), embedder, tmp_path)
+    items = store.items("long")
+    assert report.items == len(items) >= 1
+    assert (items["start_ms"] >= start).all() and (items["end_ms"] <= end + 1e-6).all()
+    frames = items["start_ms"].to_numpy(dtype=float) * FPS / 1000
+    assert np.allclose(frames, np.round(frames))  # on the recording's frames, not the cut's
+
+
+def test_all_or_nothing_refuses_a_recording_without_segments(store, fixtures_dir, embedder, tmp_path):
+    short = {"id": "short", "pose_path": str(fixtures_dir / "continuous_signing.pose"), "end_ms": 30.0}
+    with pytest.raises(SignclipError, match=r"recording 'short'.*nothing was indexed"):
+        segment_index(store, pd.DataFrame([short]), embedder, tmp_path, all_or_nothing=True)
+    assert store.list_datasets() == []
 
 
 def test_a_segmenter_that_cannot_read_the_layout_fails_the_recording(store, fixtures_dir, embedder, tmp_path):
