@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -161,3 +162,32 @@ def test_a_stopped_index_run_says_what_it_left(environment, gloss_folder, tiny_t
     smaller = str(save_tiny_model(environment, tiny_text_model, "search-test", 16))
     code, _, err = run(capsys, "index", "add", "--dataset", "other", str(gloss_folder), "--model", smaller)
     assert code == 1 and "16-d" in err and "nothing was stored for dataset 'other'" in err
+
+
+def test_index_add_segment_on_a_real_video_and_the_table_shows_time_ranges(
+    environment, fixtures_dir, tiny_text_model, capsys
+):
+    pytest.importorskip("mediapipe")
+    model = str(save_tiny_model(environment, tiny_text_model, "segment-test", 32))
+    video = fixtures_dir / "test_video.mp4"
+    manifest = environment / "recordings.csv"
+    manifest.write_text(f"id,video_path,gloss,signer\nclip,{video},CLIP,s1\n")
+    add = ["index", "add", "--dataset", "clips", "--manifest", str(manifest), "--model", model, "--workers", "1"]
+    with pytest.raises(SystemExit):
+        run(capsys, *add, "--segmenter", "motion")
+    assert "--segmenter and --level need --segment" in capsys.readouterr().err
+    code, out, _ = run(capsys, *add, "--segment")
+    assert code == 0 and "1 recordings -> 3 segments (segmenter 'dgs-2023')" in out and "1 videos extracted" in out
+    code, out, _ = run(capsys, *add, "--segment")
+    assert code == 0 and "embedded 0 now" in out and "3 already embedded" in out
+
+    code, out, _ = run(capsys, "search", "--dataset", "clips", "--text", "hello", "--raw-text", "-k", "3")
+    rows = out.strip().splitlines()
+    assert code == 0 and len(rows) == 3
+    assert all(str(video) in row for row in rows)
+    ranges = sorted(re.search(r"\d\d:\d\d\.\d-\d\d:\d\d\.\d", row).group() for row in rows)
+    assert ranges == ["00:00.6-00:00.9", "00:01.0-00:01.2", "00:01.4-00:01.7"]
+    code, out, _ = run(capsys, "search", "--dataset", "clips", "--text", "hello", "--raw-text", "--json")
+    hits = json.loads(out)
+    assert {hit["key"] for hit in hits} == {"clip#sign1", "clip#sign2", "clip#sign3"}
+    assert all(hit["start_ms"] < hit["end_ms"] and hit["gloss"] == "" for hit in hits)

@@ -16,7 +16,8 @@ from signclip.poses.io import read_pose
 from signclip.search import service
 from signclip.search.analysis import rank_vectors
 from signclip.search.evaluation import evaluate_dataset
-from signclip.search.indexer import _mirror_videos, index_manifest
+from signclip.search.extraction import _mirror_videos
+from signclip.search.indexer import index_manifest
 from signclip.search.items import InvalidDatasetNameError
 from signclip.search.relevance import NULL_PROMPTS, Relevance, null_prompts, relevance_of, standing
 from signclip.search.sources import folder_table

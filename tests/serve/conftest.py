@@ -83,3 +83,28 @@ def pose_bytes() -> bytes:
 @pytest.fixture(scope="session")
 def pose_base64(pose_bytes: bytes) -> str:
     return base64.b64encode(pose_bytes).decode()
+
+
+VIDEO_DATASET = "synthetic-video"  # sorts after "synthetic", which tests expect first
+
+
+@pytest.fixture
+def video_segment(serve_home: Path, database_url: str, model_dir: Path, fixtures_dir: Path) -> dict:
+    """A segment (600-900 ms) of the real fixture video, indexed as dataset `synthetic-video` with a synthetic
+    pose; returns its item id, video and times (skips when ../shared is absent). Indexing again is a no-op."""
+    import pandas as pd
+
+    from signclip.model.hub import load_model
+    from signclip.poses.io import write_pose
+    from signclip.search.indexer import index_manifest
+    from signclip.search.store import Store
+
+    video = fixtures_dir / "test_video.mp4"
+    pose = serve_home / "video-poses" / "clip.pose"
+    if not pose.exists():
+        write_pose(synthetic_pose(gloss=0, signer=0, seed=3), pose)
+    row = {"id": "clip#sign1", "video_path": str(video), "pose_path": str(pose), "start_ms": 600.0, "end_ms": 900.0}
+    row.update(spoken_language="en", signed_language="ase")
+    with Store.open(database_url, home=serve_home) as store:
+        report = index_manifest(store, VIDEO_DATASET, pd.DataFrame([row]), load_model(model_dir), progress=False)
+    return {"dataset": VIDEO_DATASET, "item_id": report.item_ids[0], "video": video, "start_ms": 600.0, "end_ms": 900.0}

@@ -227,7 +227,7 @@ def test_the_page_and_its_files_are_served(client):
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert '<label for="text">' in page.text
-    for name in ("app.js", "style.css"):
+    for name in ("app.js", "player.js", "style.css"):
         assert client.get(f"/static/{name}").status_code == 200
 
 

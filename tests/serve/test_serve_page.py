@@ -165,3 +165,26 @@ def test_untrained_models_mismatches_and_weak_matches_are_said_in_words(browser,
     page.wait_for_function("() => document.querySelector('#status').textContent.includes('models of this dataset')")
     assert "serve-test" in page.locator("#status").inner_text()
     page.close()
+
+
+def test_a_segment_result_shows_its_time_range_and_plays_its_video_from_the_start(browser, live_url, video_segment):
+    page = browser.new_page(viewport=VIEWPORTS["desktop"])
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_url)
+    page.wait_for_selector(f"#dataset option[value='{video_segment['dataset']}']", state="attached")
+    page.get_by_label("Dataset").select_option(video_segment["dataset"])
+    page.get_by_label("Word or phrase").fill("hello")
+    page.get_by_role("button", name="Search text").click()
+    page.wait_for_selector(".result", timeout=30_000)
+    assert page.locator(".result .time-range").inner_text() == "00:00.6-00:00.9"
+    assert page.locator(".result canvas").count() == 0
+    video = page.locator(".result video")
+    assert video.get_attribute("src") == f"/api/items/{video_segment['item_id']}/video#t=0.600,0.900"
+    page.wait_for_function("() => document.querySelector('.result video').readyState >= 1", timeout=30_000)
+    assert abs(video.evaluate("(v) => v.currentTime") - 0.6) < 0.05
+    video.evaluate("(v) => v.play()")
+    page.wait_for_function("() => document.querySelector('.result video').paused", timeout=30_000)
+    assert abs(video.evaluate("(v) => v.currentTime") - 0.9) < 0.1  # stopped at the segment's end
+    assert not errors, errors
+    page.close()

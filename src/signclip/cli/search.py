@@ -52,8 +52,15 @@ def _register_index(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--poses-dir", help="where extracted poses go (default: $SIGNCLIP_HOME/poses/DATASET)")
     add.add_argument("--spoken-language", help="fill rows without one (e.g. en); used by text-search prompts")
     add.add_argument("--signed-language", help="fill rows without one (e.g. ase); used by text-search prompts")
+    add.add_argument(
+        "--segment",
+        action="store_true",
+        help="each row is a recording: index every segment of it (with start/end) instead of the whole recording",
+    )
+    add.add_argument("--segmenter", help="with --segment: dgs-2023 (default), motion, motion-boston or a tagger DIR")
+    add.add_argument("--level", choices=["sign", "sentence"], help="with --segment: the segments to index (sign)")
     add_engine_arguments(add)
-    add.set_defaults(func=run_index_add)
+    add.set_defaults(func=run_index_add, parser=add)
     load = commands.add_parser(
         "load-embeddings", help="bulk-load embedding shards (Parquet: id, vector) made elsewhere into a dataset"
     )
@@ -142,12 +149,16 @@ def run_index_add(args: argparse.Namespace) -> int:
     from signclip.search.sources import read_source
     from signclip.search.store import Store
 
+    if not args.segment and (args.segmenter or args.level):
+        args.parser.error("--segmenter and --level need --segment")
     options = IndexOptions(
         batch_size=args.batch_size,
         workers=args.workers,
         force=args.force,
         poses_dir=args.poses_dir,
         model_source=_model_source(args.model),
+        segment=args.segment,
+        **{name: value for name, value in (("segmenter", args.segmenter), ("level", args.level)) if value},
     )
     if args.batch_size < 1:
         raise SignclipError(f"--batch-size must be at least 1, got {args.batch_size}")
@@ -285,9 +296,12 @@ def run_search(args: argparse.Namespace) -> int:
     else:
         print("* = a strong match: it stands out from the dataset's other items", file=sys.stderr)
     for rank, (result, cue) in enumerate(zip(answer.results, answer.relevance, strict=True), start=1):
-        path = result.pose_path or result.video_path
+        path = result.video_path or result.pose_path
         mark = "*" if cue.strong else " "
-        print(f"{rank:>3}{mark} {result.distance:.4f}  {result.gloss or result.text:<20}  {result.signer:<10}  {path}")
+        print(
+            f"{rank:>3}{mark} {result.distance:.4f}  {result.gloss or result.text:<20}  {result.signer:<10}  "
+            f"{result.time_range or '-':<15}  {path}"
+        )
     return 0
 
 

@@ -138,10 +138,11 @@ def _segment_bound(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def read_item_pose(row: Mapping[str, Any], allow_nan: bool = False) -> Pose:
+def read_item_pose(row: Mapping[str, Any], allow_nan: bool = False, pose: Pose | None = None) -> Pose:
     """Read the pose of one item (a manifest or store row with pose_path, start_ms, end_ms).
 
     Returns the whole pose, or its frames between start_ms and end_ms when the row is a segment.
+    `pose`: the row's pose file, already read (segments of one recording read it once).
     Raises SignclipError when the row has no pose file (its video was not extracted yet).
     """
     from signclip.poses.io import read_any_pose
@@ -150,7 +151,8 @@ def read_item_pose(row: Mapping[str, Any], allow_nan: bool = False) -> Pose:
     if not row.get("pose_path"):
         name = row.get("id", row.get("key", row.get("item_id", "?")))
         raise SignclipError(f"item {name!r} has no pose file (extract poses first: signclip extract)")
-    pose = read_any_pose(row["pose_path"], allow_nan=allow_nan)
+    if pose is None:
+        pose = read_any_pose(row["pose_path"], allow_nan=allow_nan)
     start, end = _segment_bound(row.get("start_ms")), _segment_bound(row.get("end_ms"))
     if start is None and end is None:
         return pose

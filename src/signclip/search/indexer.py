@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,11 @@ from signclip.data.table import read_item_pose
 from signclip.errors import SignclipError
 from signclip.model.identity import model_fingerprint
 from signclip.poses.extract import JobRunner
+from signclip.poses.io import read_any_pose
+from signclip.search.extraction import extract_video_poses
+from signclip.search.segmenting import segment_recordings
 from signclip.search.store import Store
+from signclip.segment.registry import DEFAULT_SEGMENTER
 
 
 class PoseEmbedder(Protocol):
@@ -49,9 +52,11 @@ class IndexOptions:
     poses (default `<store home>/poses/<dataset>`), mirroring the videos' folders; `all_or_nothing`
     reads and embeds every row before writing anything (a bad row raises, the store is left as it
     was); `model_source` (the model's directory or registered name) is stored with a new model so a
-    later search can load it. `extract_runner` runs pose extraction (default: the local process pool;
-    `signclip.cluster.extract.ray_runner` for Ray). With `embed` False the run stops once the items are
-    stored and their poses extracted (the Ray pipeline then embeds them into shards and bulk-loads them).
+    later search can load it. With `segment`, each row is a recording and every `level` segment
+    `segmenter` finds in it becomes an item (see segmenting.py). `extract_runner` runs pose extraction
+    (default: the local process pool; `signclip.cluster.extract.ray_runner` for Ray). With `embed` False
+    the run stops once the items are stored and their poses extracted (the Ray pipeline then embeds them
+    into shards and bulk-loads them).
     """
 
     batch_size: int = 64
@@ -61,6 +66,9 @@ class IndexOptions:
     progress: bool = True
     all_or_nothing: bool = False
     model_source: str | None = None
+    segment: bool = False
+    segmenter: str = DEFAULT_SEGMENTER
+    level: str = "sign"
     extract_runner: JobRunner | None = None
     embed: bool = True
 
@@ -73,6 +81,9 @@ class IndexReport:
     dataset: str
     model: str
     items: int = 0
+    recordings: int = 0
+    segmenter: str | None = None
+    unsegmented: list[tuple[str, str]] = field(default_factory=list)
     embedded: int = 0
     already_embedded: int = 0
     extracted: int = 0
@@ -84,13 +95,19 @@ class IndexReport:
     def lines(self) -> list[str]:
         """Return the report as printable lines."""
         rate = self.embedded / self.seconds if self.seconds else 0.0
-        lines = [
-            f"dataset {self.dataset!r}, model {self.model!r}: {self.items} items in the manifest",
+        lines = [f"dataset {self.dataset!r}, model {self.model!r}: {self.items} items in the manifest"]
+        if self.segmenter is not None:
+            lines[0] = (
+                f"dataset {self.dataset!r}, model {self.model!r}: {self.recordings} recordings -> "
+                f"{self.items} segments (segmenter {self.segmenter!r})"
+            )
+        lines += [
             f"embedded {self.embedded} now ({rate:.1f} items/s), {self.already_embedded} already embedded, "
             f"{self.extracted} videos extracted to poses, {len(self.failed)} failed",
         ]
         if self.index_built:
             lines.append("built the HNSW index for this model")
+        lines += [f"no segments: {key}: {message}" for key, message in self.unsegmented[:20]]
         lines += [f"failed: {key}: {message}" for key, message in self.failed[:20]]
         if len(self.failed) > 20:
             lines.append(f"... and {len(self.failed) - 20} more failures")
@@ -116,6 +133,9 @@ def index_manifest(
         raise SignclipError(f"batch size must be at least 1, got {options.batch_size}")
     started = time.perf_counter()
     report = IndexReport(dataset=dataset, model=embedder.name, items=len(manifest))
+    poses_dir = Path(options.poses_dir) if options.poses_dir is not None else store.home / "poses" / dataset
+    if options.segment:
+        manifest = _segments_of(manifest, options, poses_dir, report)
     metadata = {"fingerprint": fingerprint_of(embedder)}
     if options.model_source:
         metadata["source"] = options.model_source
@@ -130,7 +150,6 @@ def index_manifest(
     items = store.items(dataset, pending_model=None if options.force else embedder.name)
     items = items[items["item_id"].isin(item_ids)].reset_index(drop=True)
     report.already_embedded = len(manifest) - len(items)
-    poses_dir = Path(options.poses_dir) if options.poses_dir is not None else store.home / "poses" / dataset
     items = _extract_videos(store, items, poses_dir, options, report)
     if not options.embed:
         report.seconds = time.perf_counter() - started
@@ -148,6 +167,25 @@ def index_manifest(
         report.index_built = store.build_index(embedder.name)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _segments_of(manifest: pd.DataFrame, options: IndexOptions, poses_dir: Path, report: IndexReport) -> pd.DataFrame:
+    """The segment rows of the manifest's recordings; what happened to the recordings goes in `report`."""
+    from signclip.segment import LEVELS, load_segmenter
+
+    if options.level not in LEVELS:
+        raise SignclipError(f"unknown segment level {options.level!r}; choose one of {list(LEVELS)}")
+    segmenter = load_segmenter(options.segmenter)
+    segmented = segment_recordings(
+        manifest, segmenter, options.level, poses_dir, options.workers, options.progress, options.extract_runner
+    )
+    if options.all_or_nothing and (segmented.failed or segmented.unsegmented):
+        key, message = (segmented.failed or segmented.unsegmented)[0]
+        raise SignclipError(f"recording {key!r}: {message}; nothing was indexed")
+    report.segmenter, report.recordings, report.items = segmenter.name, segmented.recordings, len(segmented.rows)
+    report.extracted, report.unsegmented = segmented.extracted, segmented.unsegmented
+    report.failed += segmented.failed
+    return segmented.rows
 
 
 def _index_all_or_nothing(
@@ -181,48 +219,22 @@ def _extract_videos(
     videos = videos[[not m for m in missing]]
     if videos.empty:
         return items[items["pose_path"] != ""].reset_index(drop=True)
-    from signclip.poses.extract import extract_poses, plan_extraction, run_jobs
-
-    with tempfile.TemporaryDirectory(prefix="signclip-videos-") as links:
-        mirror = _mirror_videos(list(videos["video_path"]), Path(links))
-        plan = plan_extraction([mirror], poses_dir)
-        output_of = {job.video.resolve(): job.output for job in plan.jobs + plan.skipped}
-        extraction = extract_poses(
-            [mirror],
-            poses_dir,
-            workers=options.workers,
-            progress=options.progress,
-            runner=options.extract_runner or run_jobs,
-        )
-    report.extracted = len(extraction.written)
-    errors = {Path(video).resolve(): message for video, message in extraction.failed}
+    extraction = extract_video_poses(
+        list(videos["video_path"]), poses_dir, options.workers, options.progress, options.extract_runner
+    )
+    report.extracted += extraction.written
     done_ids, done_paths = [], []
     for item_id, key, video in zip(videos["item_id"], videos["key"], videos["video_path"], strict=True):
-        output = output_of.get(Path(video).resolve())
-        if output is not None and output.exists():
+        output = extraction.pose_of(video)
+        if output is not None:
             done_ids.append(item_id)
             done_paths.append(str(output))
         else:
-            report.failed.append((key, errors.get(Path(video).resolve(), f"{video}: no pose was extracted")))
+            report.failed.append((key, extraction.error_of(video)))
     store.set_pose_paths(done_ids, done_paths)
     items = items.copy()
     items.loc[items["item_id"].isin(done_ids), "pose_path"] = done_paths
     return items[items["pose_path"] != ""].reset_index(drop=True)
-
-
-def _mirror_videos(videos: list[str], folder: Path) -> Path:
-    """Link each video into `folder` at its path below the videos' common folder; returns `folder`.
-
-    Extracting the mirror writes `poses_dir/<same relative path>.pose`, so `hello/1.mp4` and
-    `bye/1.mp4` get two pose files, and only the videos asked for are extracted.
-    """
-    resolved = sorted({Path(video).resolve() for video in videos})
-    root = Path(os.path.commonpath([str(video.parent) for video in resolved]))
-    for video in resolved:
-        link = folder / video.relative_to(root)
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(video)
-    return folder
 
 
 def _embed_batch(
@@ -230,9 +242,12 @@ def _embed_batch(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read and embed one batch; items that fail (unreadable pose, wrong layout) are reported and left out."""
     ids, poses = [], []
+    recording: dict[str, Pose] = {}  # the last whole pose file read: consecutive segments share it
     for _, row in batch.iterrows():
         try:
-            poses.append(read_item_pose(row))
+            if row["pose_path"] and not pd.isna(row["start_ms"]) and row["pose_path"] not in recording:
+                recording = {row["pose_path"]: read_any_pose(row["pose_path"])}
+            poses.append(read_item_pose(row, pose=recording.get(row["pose_path"])))
             ids.append(row["item_id"])
         except SignclipError as error:
             report.failed.append((row["key"], str(error)))

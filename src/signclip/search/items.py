@@ -62,6 +62,14 @@ class Item:
         return self.start_ms is not None or self.end_ms is not None
 
     @property
+    def time_range(self) -> str:
+        """The segment's time range in the recording, e.g. "00:12.4-00:13.1"; "" for a whole recording."""
+        if not self.is_segment:
+            return ""
+        end = "" if _missing(self.end_ms) else clock(self.end_ms)
+        return f"{clock(0.0 if _missing(self.start_ms) else self.start_ms)}-{end}"
+
+    @property
     def label(self) -> str:
         """The gloss, else the text, else the key: what a person reads as the item's name."""
         return self.gloss or self.text or self.key
@@ -69,6 +77,16 @@ class Item:
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a JSON-ready dict."""
         return asdict(self)
+
+
+def clock(ms: float) -> str:
+    """A time in ms as minutes:seconds to a tenth, e.g. 12400 -> "00:12.4" (minutes grow past 59)."""
+    tenths = round(ms / 100)
+    return f"{tenths // 600:02d}:{tenths % 600 // 10:02d}.{tenths % 10}"
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or value != value  # None or NaN
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ they only parse their input, call, and format the answer.
   dataset's items (`SearchAnswer`, each hit with a relevance cue, see `relevance.py`).
 - `index_items(store, dataset, table, model, options)`: embed and store manifest rows, resumable
   (see `indexer.py`); segments are rows with `start_ms`/`end_ms` and share their recording's pose.
-- `item_pose(item)`: an item's pose, cut to its segment.
+- `item_pose(item)`: an item's pose, cut to its segment; `item_video_path(item)`: its recording's video.
 - `choose_model(store, dataset, requested)`: which stored model to search a dataset with; a dataset
   embedded by exactly one model is searched with it by default.
 """
@@ -300,6 +300,16 @@ def item_pose_path(item: Item) -> Path:
     path = Path(item.pose_path)
     if not path.is_file():
         raise ItemNotFoundError(f"item {item.item_id}: its pose file is missing on the server")
+    return path
+
+
+def item_video_path(item: Item) -> Path:
+    """Return the video file of the item's recording; ItemNotFoundError when it has none or the file is gone."""
+    if not item.video_path:
+        raise ItemNotFoundError(f"item {item.item_id}: has no video")
+    path = Path(item.video_path)
+    if not path.is_file():
+        raise ItemNotFoundError(f"item {item.item_id}: its video file is missing on the server")
     return path
 
 

@@ -153,12 +153,16 @@ class Item(ItemFields):
     has_pose: bool
     pose_url: str
     skeleton_url: str
+    video_url: str | None = Field(
+        description="the recording's video (HTTP range requests); a segment plays from start_ms to end_ms"
+    )
 
     @classmethod
     def of(cls, item: items.Item, **extra: Any):
         """Build from the store's item (its public fields, links and whether it has a pose) plus `extra`."""
         public = {name: value for name, value in item.to_dict().items() if name in ItemFields.model_fields}
-        return cls(**public, has_pose=bool(item.pose_path), **item_links(item.item_id), **extra)
+        video_url = f"/api/items/{item.item_id}/video" if item.video_path else None
+        return cls(**public, has_pose=bool(item.pose_path), video_url=video_url, **item_links(item.item_id), **extra)
 
 
 class SearchHit(Item):

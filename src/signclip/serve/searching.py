@@ -4,6 +4,7 @@ in a worker thread with a Store, and builds the response from the service's answ
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import re
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,27 @@ async def get_item_skeleton(
 ) -> SkeletonModel:
     """The item's pose as a small drawable skeleton: 2D points per frame and the limbs joining them."""
     return await api.with_store(item_skeleton, item_id, max_frames)
+
+
+def item_video_path(store: Store, item_id: int) -> Path:
+    """The video file of item `item_id` (looked up in the store, never taken from the request)."""
+    return service.item_video_path(service.stored_item(store, item_id))
+
+
+@router.get(
+    "/api/items/{item_id}/video",
+    tags=["items"],
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"video/mp4": {}}, "description": "the video file"},
+        206: {"description": "the byte range asked for (Range: bytes=...)"},
+    },
+)
+async def get_item_video(api: ApiDep, item_id: int = ItemId) -> FileResponse:
+    """The video of the item's recording, with HTTP range requests (a segment is a time range of it:
+    play from start_ms to end_ms, e.g. with a `#t=start,end` media fragment)."""
+    path = await api.with_store(item_video_path, item_id)
+    return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
 
 
 # ----------------------------------------------------------------------------- indexing

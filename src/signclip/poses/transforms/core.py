@@ -73,10 +73,15 @@ def crop_pose(pose: Pose, start_ms: float | None, end_ms: float | None) -> Pose:
     """Return the frames of `pose` between `start_ms` and `end_ms` (None or NaN = sequence start/end)."""
     fps = float(pose.body.fps)
     frames = pose.body.data.shape[0]
-    start = 0 if start_ms is None or np.isnan(start_ms) else int(np.floor(start_ms / 1000 * fps + 1e-6))
+    start = 0 if start_ms is None or np.isnan(start_ms) else crop_start_frame(start_ms, fps)
     end = frames if end_ms is None or np.isnan(end_ms) else int(np.ceil(end_ms / 1000 * fps - 1e-6))
     start, end = max(0, min(start, frames)), max(0, min(end, frames))
     return with_body(pose, np.ma.getdata(pose.body.data)[start:end], pose.body.confidence[start:end])
+
+
+def crop_start_frame(start_ms: float, fps: float) -> int:
+    """The first frame `crop_pose` keeps for a segment starting at `start_ms` (may exceed the frame count)."""
+    return int(np.floor(start_ms / 1000 * fps + 1e-6))
 
 
 def with_body(

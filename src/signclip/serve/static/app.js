@@ -1,5 +1,6 @@
 // The signclip search page: loads the datasets, sends text or file searches to /api/search, and
-// animates each result's skeleton (from /api/items/{id}/skeleton) on a canvas.
+// shows each result's video (from /api/items/{id}/video, a segment played from its start to its end)
+// (player.js) or, when the server has no video of it, animates its skeleton (from /api/items/{id}/skeleton).
 "use strict";
 
 const COLORS = {
@@ -321,6 +322,12 @@ function resultCard(hit) {
   gloss.className = "gloss";
   gloss.textContent = describeItem(hit);
   title.append(rank, gloss);
+  if (isSegment(hit)) {
+    const time = document.createElement("span");
+    time.className = "time-range";
+    time.textContent = timeRange(hit);
+    title.append(" ", time);
+  }
 
   const canvas = document.createElement("canvas");
   canvas.className = "skeleton";
@@ -336,7 +343,7 @@ function resultCard(hit) {
   if (hit.text && hit.text.toLowerCase() !== (hit.gloss || "").toLowerCase()) addDetail(details, "Text", hit.text);
   addDetail(details, "Language", hit.signed_language);
 
-  item.append(title, canvas, details);
+  item.append(title, hit.video_url ? resultVideo(hit) : canvas, details);
   if (hit.has_pose) {
     const link = document.createElement("a");
     link.href = hit.pose_url;
@@ -344,6 +351,7 @@ function resultCard(hit) {
     link.setAttribute("download", `${hit.key || hit.item_id}.pose`);
     link.setAttribute("aria-label", `Download the pose of result ${hit.rank}, ${describeItem(hit)}`);
     item.append(link);
+    if (hit.video_url) return item;
     fetchJson(hit.skeleton_url)
       .then((skeleton) => showSkeleton(canvas, skeleton))
       .catch((error) => canvas.setAttribute("aria-label", `No skeleton: ${error.message}`));
