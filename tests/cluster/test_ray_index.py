@@ -98,3 +98,16 @@ def test_bulk_load_maps_ids_to_items_and_refuses_unknown_ids_and_other_weights(s
     with pytest.raises(Exception, match="other weights"):
         load_embeddings(store, "bulk", [tmp_path / "o"])
     assert len(store.vectors("bulk", "bulk-model")[0]) == 2  # nothing lost
+
+
+def test_the_ray_path_indexes_segments_of_a_recording(ray_local, store, tmp_path, model_dir):
+    recording = SHARED / "fixtures" / "continuous_signing.pose"
+    if not recording.is_file():
+        pytest.skip("needs ../shared/fixtures/continuous_signing.pose")
+    manifest = pd.DataFrame([{"id": "story", "pose_path": str(recording), "signer": "s1"}])
+    options = IndexOptions(progress=False, segment=True)
+    report, load = index_on_ray(store, "story", manifest, model_dir, options, RayOptions(), tmp_path / "shards")
+    items = store.items("story").sort_values("key", ignore_index=True)
+    assert items["key"].tolist() == ["story#sign1", "story#sign2", "story#sign3"]
+    assert report.embedded == 3 and load is not None and load.rows == 3
+    assert (items["start_ms"] > 0).all() and (items["end_ms"] > items["start_ms"]).all()
