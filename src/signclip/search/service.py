@@ -295,22 +295,20 @@ def stored_item(store: Store, item_id: int) -> Item:
 
 def item_pose_path(item: Item) -> Path:
     """Return the item's pose file; ItemNotFoundError when it has none (yet) or the file is gone."""
-    if not item.pose_path:
-        raise ItemNotFoundError(f"item {item.item_id}: has no pose file (its video was not extracted yet)")
-    path = Path(item.pose_path)
-    if not path.is_file():
-        raise ItemNotFoundError(f"item {item.item_id}: its pose file is missing on the server")
-    return path
+    return _item_file(item, item.pose_path, "pose file", "its video was not extracted yet")
 
 
 def item_video_path(item: Item) -> Path:
     """Return the video file of the item's recording; ItemNotFoundError when it has none or the file is gone."""
-    if not item.video_path:
-        raise ItemNotFoundError(f"item {item.item_id}: has no video")
-    path = Path(item.video_path)
-    if not path.is_file():
-        raise ItemNotFoundError(f"item {item.item_id}: its video file is missing on the server")
-    return path
+    return _item_file(item, item.video_path, "video file", "")
+
+
+def _item_file(item: Item, path: str, what: str, why_none: str) -> Path:
+    if not path:
+        raise ItemNotFoundError(f"item {item.item_id}: has no {what}" + (f" ({why_none})" if why_none else ""))
+    if not Path(path).is_file():
+        raise ItemNotFoundError(f"item {item.item_id}: its {what} is missing on the server")
+    return Path(path)
 
 
 def item_pose(item: Item) -> Pose:
