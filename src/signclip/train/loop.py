@@ -181,6 +181,13 @@ class Trainer:
             name=trained_model_name(config.model, spec.name, self.output_dir),
         )
         self.model = create_model(spec, seed=config.seed, device=context.device)
+        if config.gradient_checkpointing:
+            if not hasattr(self.model.pose_encoder, "gradient_checkpointing"):
+                raise TrainingError(
+                    f"gradient_checkpointing: the pose encoder {type(self.model.pose_encoder).__name__} has no "
+                    "checkpointed layers; set gradient_checkpointing: false"
+                )
+            self.model.pose_encoder.gradient_checkpointing = True
 
         prompts = render_prompts(self.model.config.prompt, train_rows)
         self.prompts = sorted(set(prompts))
