@@ -32,7 +32,11 @@ def step(checkpointing: bool, frames: int, batch: int) -> dict[str, float]:
     encoder(x, mask).square().sum().backward()
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"checkpointing": checkpointing, "peak_rss_growth_mib": round(peak - before, 1), "seconds": round(seconds, 2)}
+    return {
+        "checkpointing": checkpointing,
+        "peak_rss_growth_mib": round(peak - before, 1),
+        "seconds": round(seconds, 2),
+    }
 
 
 def main() -> None:
