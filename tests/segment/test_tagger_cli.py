@@ -51,6 +51,26 @@ def test_training_writes_a_loadable_tagger_directory(manifest, tmp_path):
     assert set(levels) == {"sign", "sentence"}
 
 
+def test_a_seed_ensemble_averages_its_members_probabilities(manifest, tmp_path):
+    import numpy as np
+    import torch
+
+    config = small_config(manifest, tmp_path / "ensemble", tagger=TaggerConfig(hidden_size=16, members=2))
+    result = train_tagger(config, progress=False)
+    segmenter = load_segmenter(result.directory)
+    members = segmenter.network.members
+    assert len(members) == 2
+    assert not torch.equal(members[0].pose_projection.weight, members[1].pose_projection.weight)
+    assert {row["member"] for row in result.history} == {0, 1}
+    x = torch.randn(1, 30, config.tagger.input_size)
+    with torch.inference_mode():
+        mean = sum(m(x)["sign"].exp() for m in members) / 2
+        assert torch.allclose(segmenter.network(x)["sign"].exp(), mean, atol=1e-6)
+    single = load_segmenter(train_tagger(small_config(manifest, tmp_path / "one"), progress=False).directory)
+    with torch.inference_mode():  # member 0 is the single tagger of the same seed
+        assert np.allclose(single.network(x)["sign"].numpy(), members[0](x)["sign"].numpy(), atol=1e-6)
+
+
 def test_a_diverging_loss_is_a_clear_error(manifest, tmp_path):
     with pytest.raises(TrainingError, match="loss became"):
         train_tagger(small_config(manifest, tmp_path / "t", learning_rate=float("inf")), progress=False)

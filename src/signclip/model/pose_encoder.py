@@ -8,6 +8,9 @@ Read top to bottom:
 
 Padding is masked everywhere: padded frames are zeroed before every convolution, never attended to and
 never pooled, so a pose's vector does not depend on the other poses padded into its batch.
+With `gradient_checkpointing` set (a training switch, `TrainConfig.gradient_checkpointing`), the
+transformer blocks keep no activations in training and recompute them in the backward pass
+(`torch.utils.checkpoint`): the same loss and gradients, less memory on long poses, more time.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from signclip.dataclass_config import check_values, upper_bounds
 from signclip.model.config import MAX_LAYERS, MAX_SIZE
@@ -150,6 +154,7 @@ class PoseEncoder(nn.Module):
             TransformerBlock(config.width, config.heads, config.mlp_ratio, config.dropout) for _ in range(config.layers)
         )
         self.final_norm = nn.LayerNorm(config.width)
+        self.gradient_checkpointing = False
         self.apply(_init_weights)
 
     def forward(self, frames: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -162,8 +167,9 @@ class PoseEncoder(nn.Module):
         x = self.frame_mlp(frames) + self.position(positions)
         for block in self.conv_blocks:
             x, mask = block(x, mask)
+        recompute = self.gradient_checkpointing and self.training and torch.is_grad_enabled()
         for block in self.transformer_blocks:
-            x = block(x, mask)
+            x = checkpoint(block, x, mask, use_reentrant=False) if recompute else block(x, mask)
         x = self.final_norm(x) * mask[..., None]
         return x.sum(dim=1) / mask.sum(dim=1, keepdim=True).clamp(min=1)
 

@@ -2,6 +2,8 @@
 
 A tagger directory holds `config.json` (a TaggerConfig, and what it was trained on) and
 `model.safetensors` (the BIOTagger weights, plus `feature_mean`/`feature_std` for input standardization).
+A tagger of `members` > 1 is a seed ensemble: that many BIOTaggers (weights `members.K.*`) whose
+per-frame probabilities are averaged before decoding.
 Inputs ("features"):
 - `hands`: `features.frame_features` of the hand tracks (any layout with hands, 2D is enough);
 - `holistic-75`: the dgs-2023 input (75 Holistic body and hand points, x y z), so a tagger can start
@@ -22,6 +24,7 @@ from pose_format import Pose
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
+from torch import nn
 
 from signclip.dataclass_config import from_mapping
 from signclip.errors import ConfigError, ModelFileError
@@ -54,8 +57,11 @@ class TaggerConfig:
     sentence_b_threshold: float = 50.0
     sentence_o_threshold: float = 50.0
     min_sign_frames: int = 1
+    members: int = 1
 
     def __post_init__(self) -> None:
+        if self.members < 1:
+            raise ConfigError(f"tagger members must be >= 1, got {self.members}")
         if self.decoding not in ("peaks", "threshold"):
             raise ConfigError(f"unknown tagger decoding {self.decoding!r}; choose peaks or threshold")
         if self.features not in FEATURE_KINDS:
@@ -84,17 +90,40 @@ def sign_spans(log_probs: np.ndarray, config: TaggerConfig) -> list[tuple[int, i
     return [(a, b) for a, b in spans if b - a + 1 >= config.min_sign_frames]
 
 
-def build_network(config: TaggerConfig) -> BIOTagger:
-    """An untrained BIOTagger shaped by `config`."""
+class TaggerEnsemble(nn.Module):
+    """BIOTaggers whose probabilities are averaged: forward(x, lengths) as BIOTagger's, returning
+    {"sign", "sentence"}: (batch, frames, 3) log of the members' mean probabilities."""
+
+    def __init__(self, members: list[BIOTagger]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        outputs = [member(x, lengths) for member in self.members]
+        count = torch.tensor(float(len(outputs))).log()
+        return {
+            level: torch.logsumexp(torch.stack([out[level] for out in outputs]), dim=0) - count for level in outputs[0]
+        }
+
+
+def build_member(config: TaggerConfig) -> BIOTagger:
+    """One untrained BIOTagger shaped by `config`."""
     return BIOTagger(config.input_size, config.hidden_size, config.num_layers, config.dropout)
+
+
+def build_network(config: TaggerConfig) -> BIOTagger | TaggerEnsemble:
+    """An untrained network shaped by `config`: a BIOTagger, or a TaggerEnsemble of `members` of them."""
+    if config.members == 1:
+        return build_member(config)
+    return TaggerEnsemble([build_member(config) for _ in range(config.members)])
 
 
 @dataclass
 class TaggerSegmenter(Segmenter):
-    """A trained tagger: standardized inputs -> BIOTagger -> threshold decoding per level."""
+    """A trained tagger: standardized inputs -> BIOTagger (or TaggerEnsemble) -> decoding per level."""
 
     config: TaggerConfig
-    network: BIOTagger
+    network: BIOTagger | TaggerEnsemble
     feature_mean: np.ndarray
     feature_std: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)

@@ -24,14 +24,15 @@ from tqdm import tqdm
 from signclip.dataclass_config import from_mapping, read_config_mapping
 from signclip.errors import ConfigError, SignclipError
 from signclip.segment.decoding import DecodingConfig, threshold_decode
-from signclip.segment.dgs2023 import load_dgs2023_model
+from signclip.segment.dgs2023 import BIOTagger, load_dgs2023_model
 from signclip.segment.metrics import evaluate_spans
 from signclip.segment.recordings import Recording, recordings_from_manifest
 from signclip.segment.segments import spans_to_bio
 from signclip.segment.tagger import (
     TaggerConfig,
+    TaggerEnsemble,
     TaggerSegmenter,
-    build_network,
+    build_member,
     pose_inputs,
     save_tagger,
     sign_spans,
@@ -287,38 +288,39 @@ def train_tagger(config: SegmentTrainConfig, progress: bool = True) -> TrainResu
         torch.set_num_threads(threads)
 
 
-def _train(config: SegmentTrainConfig, progress: bool) -> TrainResult:
+def _fit_member(
+    config: SegmentTrainConfig,
+    seed: int,
+    train: list[Recording],
+    val_inputs: list[np.ndarray],
+    val_truth: list[list[tuple[int, int]]],
+    mean: np.ndarray,
+    std: np.ndarray,
+    progress: bool,
+) -> tuple[BIOTagger, list[dict[str, float]]]:
+    """Train one BIOTagger from `seed` (initialization and augmentation); keeps the weights of its best
+    validation segment F1; stops after `epochs` or `max_minutes`. Returns it and its per-epoch history."""
     started = time.perf_counter()
-    recordings = load_recordings(config, tuple(config.train_splits))
-    train, val = split_recordings(recordings, config.val_fraction, config.seed)
-    rng = np.random.default_rng(config.seed)
-    torch.manual_seed(config.seed)
-    clean = [augmented_inputs(r, config, None) for r in train]
-    stacked = np.concatenate([x for x, _, _ in clean])
-    mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-6
-    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
-        raise TrainingError("the training inputs contain non-finite values")
-    network = build_network(config.tagger)
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    network = build_member(config.tagger)
     if config.init_from == "dgs-2023":
         network.load_state_dict(load_dgs2023_model().state_dict())
-        mean, std = np.zeros_like(mean), np.ones_like(std)  # dgs-2023 was trained on raw inputs
-    segmenter = TaggerSegmenter(config.tagger, network, mean.astype(np.float32), std.astype(np.float32))
+    segmenter = TaggerSegmenter(config.tagger, network, mean, std)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.learning_rate, total_steps=config.epochs * math.ceil(len(train) / config.batch_size)
     )
     weights = torch.tensor([1.0, config.b_weight, 1.0])
-    val_inputs = [augmented_inputs(r, config, None)[0] for r in val]
-    val_truth = [r.signs for r in val]
-    best_f1, best_state, history, epoch = -1.0, None, [], 0
-    bar = tqdm(range(config.epochs), desc="segment train", unit="epoch", disable=not progress)
+    best_f1, best_state, history = -1.0, None, []
+    bar = tqdm(range(config.epochs), desc=f"segment train (seed {seed})", unit="epoch", disable=not progress)
     for epoch in bar:
         network.train()
         order = rng.permutation(len(train))
         losses = []
         for start in range(0, len(order), config.batch_size):
             items = [augmented_inputs(train[i], config, rng) for i in order[start : start + config.batch_size]]
-            x, lengths, sign, sentence = _batch(items, segmenter.feature_mean, segmenter.feature_std)
+            x, lengths, sign, sentence = _batch(items, mean, std)
             out = network(x, lengths)
             loss = torch.nn.functional.nll_loss(out["sign"].transpose(1, 2), sign, weight=weights)
             loss = loss + config.sentence_weight * torch.nn.functional.nll_loss(
@@ -346,6 +348,31 @@ def _train(config: SegmentTrainConfig, progress: bool) -> TrainResult:
         if time.perf_counter() - started > config.max_minutes * 60:
             break
     network.load_state_dict(best_state)
+    return network, history
+
+
+def _train(config: SegmentTrainConfig, progress: bool) -> TrainResult:
+    started = time.perf_counter()
+    recordings = load_recordings(config, tuple(config.train_splits))
+    train, val = split_recordings(recordings, config.val_fraction, config.seed)
+    clean = [augmented_inputs(r, config, None) for r in train]
+    stacked = np.concatenate([x for x, _, _ in clean])
+    mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-6
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        raise TrainingError("the training inputs contain non-finite values")
+    if config.init_from == "dgs-2023":
+        mean, std = np.zeros_like(mean), np.ones_like(std)  # dgs-2023 was trained on raw inputs
+    mean, std = mean.astype(np.float32), std.astype(np.float32)
+    val_inputs = [augmented_inputs(r, config, None)[0] for r in val]
+    val_truth = [r.signs for r in val]
+    members, history = [], []
+    for k in range(config.tagger.members):  # a seed ensemble: member k trains from seed + k on the same split
+        member, member_history = _fit_member(config, config.seed + k, train, val_inputs, val_truth, mean, std, progress)
+        members.append(member)
+        history += [{"member": k, **row} for row in member_history]
+    network = members[0] if len(members) == 1 else TaggerEnsemble(members)
+    epoch = max(len([h for h in history if h["member"] == k]) for k in range(len(members))) - 1
+    segmenter = TaggerSegmenter(config.tagger, network, mean, std)
     probs = _predict(segmenter, val_inputs)
     peaks = config.tagger.decoding == "peaks"
     sign_f1, b, o, distance = -1.0, 50.0, 50.0, config.tagger.peak_distance

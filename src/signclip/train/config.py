@@ -33,7 +33,9 @@ class TrainConfig:
     `augment` lists training-only transform steps run after the model's own preprocessing. The best
     model is chosen by `val_metric` ("v2t.R@1", "t2v.P@5", "v2t.MedR", ...) on the validation split,
     computed within `val_group_by` groups when set, every `eval_every` epochs. `torch_threads` > 0 sets
-    torch's CPU threads (1 is fastest for small models on a busy machine; 0 keeps torch's default)."""
+    torch's CPU threads (1 is fastest for small models on a busy machine; 0 keeps torch's default).
+    `gradient_checkpointing` recomputes the pose encoder's transformer blocks in the backward pass
+    instead of storing them: less memory for long poses, the same gradients, more time."""
 
     model: Any = DEFAULT_MODEL
     data: TableSource = field(default_factory=TableSource)
@@ -52,6 +54,7 @@ class TrainConfig:
     num_workers: int = 0
     torch_threads: int = 0
     amp: bool = True
+    gradient_checkpointing: bool = False
 
     def validate(self) -> None:
         """Raise ConfigError for values out of range or an ambiguous data source."""

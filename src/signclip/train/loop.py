@@ -72,6 +72,31 @@ class ContrastiveStep(nn.Module):
         return pose, text, self.model.scale()
 
 
+def global_batch_loss(
+    pose_embeddings: torch.Tensor,
+    text_embeddings: torch.Tensor,
+    scale: torch.Tensor,
+    label_ids: torch.Tensor,
+    context: Distributed,
+    towers: int = 1,
+) -> torch.Tensor:
+    """The contrastive loss of the global batch: this process's (B, E) embeddings and (B,) labels gathered
+    from every process (`gather_with_grad`), items sharing a label as positives; a scalar, the same on
+    every process. Its gradient reaches only this process's slice of the embeddings (and a 1/world_size
+    share of `scale`, which every process uses whole), so under DDP's gradient averaging
+    `(loss * world_size).backward()` gives exactly the single-process gradient of the whole batch."""
+    share = 1.0 / context.world_size
+    scale = scale * share + scale.detach() * (1.0 - share)  # the same value; 1/world_size of its gradient
+    all_labels = gather_with_grad(label_ids, context)
+    return contrastive_loss(
+        gather_with_grad(pose_embeddings.float(), context),
+        gather_with_grad(text_embeddings.float(), context),
+        scale.float(),
+        positives=all_labels[:, None] == all_labels[None, :],
+        towers=towers,
+    )
+
+
 def build_optimizer(model: SignCLIP, config: TrainConfig) -> torch.optim.AdamW:
     """AdamW over the trainable parameters; weight decay only on matrices (not biases, norms, the scale)."""
     trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
@@ -156,6 +181,13 @@ class Trainer:
             name=trained_model_name(config.model, spec.name, self.output_dir),
         )
         self.model = create_model(spec, seed=config.seed, device=context.device)
+        if config.gradient_checkpointing:
+            if not hasattr(self.model.pose_encoder, "gradient_checkpointing"):
+                raise TrainingError(
+                    f"gradient_checkpointing: the pose encoder {type(self.model.pose_encoder).__name__} has no "
+                    "checkpointed layers; set gradient_checkpointing: false"
+                )
+            self.model.pose_encoder.gradient_checkpointing = True
 
         prompts = render_prompts(self.model.config.prompt, train_rows)
         self.prompts = sorted(set(prompts))
@@ -230,17 +262,12 @@ class Trainer:
             frames, mask, label_ids = (t.to(context.device) for t in (frames, mask, label_ids))
             with torch.autocast(device_type=context.device.type, dtype=torch.bfloat16, enabled=self.amp):
                 pose_embeddings, text_embeddings, scale = self.step(frames, mask, self._texts(label_ids))
-            all_labels = gather_with_grad(label_ids, context)
-            loss = contrastive_loss(
-                gather_with_grad(pose_embeddings.float(), context),
-                gather_with_grad(text_embeddings.float(), context),
-                scale.float(),
-                positives=all_labels[:, None] == all_labels[None, :],
-                towers=self.model.config.towers,
+            loss = global_batch_loss(
+                pose_embeddings, text_embeddings, scale, label_ids, context, self.model.config.towers
             )
             self._check_finite(loss, epoch, len(losses))
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * context.world_size).backward()  # DDP averages: the mean of W local slices' grads, times W
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
