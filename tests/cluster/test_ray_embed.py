@@ -41,6 +41,7 @@ def test_shards_equal_in_process_embeddings_and_a_rerun_resumes(ray_local, model
     broken.loc[0, "pose_path"] = str(tmp_path / "missing.pose")
     report = embed_manifest(broken, model_dir, tmp_path / "shards", RayOptions(), actors=2, batch_size=16)
     assert report.embedded == len(table) - 1 and [key for key, _ in report.failed] == [table["id"][0]]
+    assert "missing.pose" in (tmp_path / "shards" / "embed_errors.log").read_text()
     shards = read_shards([tmp_path / "shards"])
     assert shards.model == "tiny-ray" and len(shards.files) == len(report.shards) == 4
     order = {key: row for row, key in enumerate(shards.ids)}

@@ -23,6 +23,7 @@ from signclip.errors import SignclipError
 from signclip.search.shards import read_shards, shard_bytes, shard_files
 
 ROW_COLUMNS = ["id", "pose_path", "start_ms", "end_ms"]
+ERROR_LOG_NAME = "embed_errors.log"
 
 
 @dataclass
@@ -36,6 +37,7 @@ class EmbedReport:
     actors: int = 0
     device: str = "cpu"
     seconds: float = 0.0
+    error_log: Path | None = None
 
     def lines(self) -> list[str]:
         """The report as printable lines."""
@@ -44,6 +46,7 @@ class EmbedReport:
             f"embedded {self.embedded} items ({rate:.1f}/s) on {self.actors} {self.device} actor(s), "
             f"{self.skipped} already in shards, {len(self.failed)} failed; {len(self.shards)} new shard(s)",
             *(f"failed: {key}: {message}" for key, message in self.failed[:20]),
+            *([f"errors logged to {self.error_log}"] if self.error_log else []),
         ]
 
 
@@ -151,5 +154,10 @@ def embed_manifest(
                 report.embedded += 1
                 shards.add(row["shard"])
     report.shards = sorted(map(Path, shards))
+    if report.failed:
+        from signclip.poses.extract import log_failures
+
+        report.error_log = out_dir / ERROR_LOG_NAME
+        log_failures(report.failed, report.error_log)
     report.seconds = time.perf_counter() - started
     return report

@@ -173,7 +173,8 @@ def _check_fps(fps: float | None) -> None:
         raise SignclipError(f"fps must be a positive number of frames per second, not {fps}")
 
 
-def _log_failures(failed: list[tuple[Path, str]], log_path: Path) -> None:
+def log_failures(failed: list[tuple[Path, str]], log_path: Path) -> None:
+    """Append `time<TAB>input<TAB>message` lines for the failed inputs to `log_path`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().isoformat(timespec="seconds")
     with log_path.open("a", encoding="utf-8") as log:
@@ -235,5 +236,5 @@ def extract_poses(
         report.seconds = time.perf_counter() - start
         if report.failed:
             report.error_log = Path(out_dir) / ERROR_LOG_NAME
-            _log_failures(report.failed, report.error_log)
+            log_failures(report.failed, report.error_log)
     return report
