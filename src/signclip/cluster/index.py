@@ -4,7 +4,8 @@
    `embed=False` and the Ray job runner: the same items, keys and pose files as the local path);
 2. the items the model has not embedded yet are embedded on Ray actors (GPUs when the cluster has
    them) into Parquet shards under `<store home>/shards/<dataset>/<model>/`;
-3. the shards are bulk-loaded with binary COPY and the HNSW index is built after loading.
+3. this run's shards are bulk-loaded with binary COPY (all of the folder's when a stopped run left
+   embedded items unloaded) and the HNSW index is built after loading.
 A rerun skips finished poses, shards and stored embeddings at every stage.
 """
 
@@ -56,7 +57,9 @@ def index_on_ray(
     report.failed += embedding.failed
     load = None
     if embedding.embedded or embedding.skipped:
-        load = load_embeddings(store, dataset, [shards], model_source=str(model_source))
+        # Only this run's shards, unless pending items sat in older ones (a run stopped before loading).
+        to_load = [shards] if embedding.skipped else embedding.shards
+        load = load_embeddings(store, dataset, to_load, model_source=str(model_source))
         report.embedded = embedding.embedded
         report.index_built = True
     report.seconds = time.perf_counter() - started
