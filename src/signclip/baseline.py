@@ -9,6 +9,7 @@ it), each pose is compared with all the other evaluated poses (leave-one-out).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from tqdm.auto import tqdm
 
 from signclip.data.table import read_table_poses
 from signclip.errors import naming_the_pose
-from signclip.evaluate import group_values, retrieval_report, split_rows
+from signclip.evaluate import group_values, nearest_neighbour_scores, retrieval_report, split_rows
 from signclip.poses.transforms import Pipeline, PoseTensor, fit_length, fitting_preprocess
 
 DEFAULT_PREPROCESS = "fingerclip"
@@ -116,6 +117,44 @@ def preprocessed_poses(
     return [naming_the_pose(name, pipeline, pose) for pose, name in zip(poses, names, strict=True)], preprocess, note
 
 
+@dataclass
+class DTWDistances:
+    """DTW distances between a table's evaluated rows and its reference rows: `evaluated` and `references`
+    (index arrays into the table), `distances` (len(evaluated), len(references)) float32 (inf on the
+    diagonal for leave-one-out), `leave_one_out`, the `preprocess` used and the fallback `note` (or None)."""
+
+    evaluated: np.ndarray
+    references: np.ndarray
+    distances: np.ndarray
+    leave_one_out: bool
+    preprocess: str | list
+    note: str | None
+
+
+def dtw_distances(
+    table: pd.DataFrame,
+    split: str | None = None,
+    preprocess: str | list = DEFAULT_PREPROCESS,
+    band: float | None = None,
+    max_frames: int | None = 64,
+    progress: bool = False,
+) -> DTWDistances:
+    """DTW distances from the rows of `table` in `split` (all rows without) to the rows of the other
+    splits, or, when there are none, to the other evaluated rows (leave-one-out). `preprocess` falls back
+    to the preset of the poses' layout when it does not fit them (see fitting_preprocess)."""
+    evaluated, references = split_rows(table, split)
+    leave_one_out = len(references) == 0
+    if leave_one_out:
+        references = evaluated
+    tensors, preprocess, note = preprocessed_poses(table, preprocess, progress)
+    distances = dtw_distance_matrix(
+        [tensors[i] for i in evaluated], [tensors[i] for i in references], band, max_frames, progress
+    )
+    if leave_one_out:
+        np.fill_diagonal(distances, np.inf)
+    return DTWDistances(evaluated, references, distances, leave_one_out, preprocess, note)
+
+
 def dtw_report(
     table: pd.DataFrame,
     split: str | None = None,
@@ -128,34 +167,19 @@ def dtw_report(
     """Evaluate DTW nearest-neighbour retrieval on the rows of `table` in `split` (all rows without).
 
     Texts are the manifest `text` column. A pose's score for a text is minus the DTW distance to the
-    nearest reference pose with that text (texts without references score -inf). References are the
-    rows of the other splits, or, when there are none, the other evaluated rows (leave-one-out).
-    `preprocess` falls back to the preset of the poses' layout when it does not fit them (see
-    fitting_preprocess). Returns the `retrieval_report` dict plus "references" ("other splits" or
+    nearest reference pose with that text (texts without references score -inf); the references are
+    those of `dtw_distances`. Returns the `retrieval_report` dict plus "references" ("other splits" or
     "leave-one-out"), "preprocess" (the one used) and, after a fallback, "note" (why).
     """
-    evaluated, references = split_rows(table, split)
-    leave_one_out = len(references) == 0
-    if leave_one_out:
-        references = evaluated
-    tensors, preprocess, note = preprocessed_poses(table, preprocess, progress)
-    distances = dtw_distance_matrix(
-        [tensors[i] for i in evaluated], [tensors[i] for i in references], band, max_frames, progress
-    )
-    if leave_one_out:
-        np.fill_diagonal(distances, np.inf)
+    found = dtw_distances(table, split, preprocess, band, max_frames, progress)
     texts = table["text"].astype(str).to_numpy()
-    reference_texts = texts[references]
+    reference_texts = texts[found.references]
 
     def score(candidates: list[str], rows: np.ndarray) -> np.ndarray:
-        scores = np.full((len(candidates), len(rows)), -np.inf)
-        for c, text in enumerate(candidates):
-            columns = reference_texts == text
-            if columns.any():
-                scores[c] = -distances[np.ix_(rows, columns)].min(axis=1)
-        return scores
+        return nearest_neighbour_scores(-found.distances[rows], reference_texts, candidates)
 
-    evaluated_table = table.iloc[evaluated].reset_index(drop=True)
-    report = retrieval_report(texts[evaluated], score, group_values(evaluated_table, group_by))
-    references_kind = "leave-one-out" if leave_one_out else "other splits"
-    return {**report, "references": references_kind, "preprocess": preprocess, **({"note": note} if note else {})}
+    evaluated_table = table.iloc[found.evaluated].reset_index(drop=True)
+    report = retrieval_report(texts[found.evaluated], score, group_values(evaluated_table, group_by))
+    references_kind = "leave-one-out" if found.leave_one_out else "other splits"
+    note = {"note": found.note} if found.note else {}
+    return {**report, "references": references_kind, "preprocess": found.preprocess, **note}

@@ -16,6 +16,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="override a config value, e.g. --set epochs=5 --set data.root=DIR --set output_dir=DIR",
     )  # fmt: skip
     train.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint.pt")
+    train.add_argument(
+        "--cv-by", metavar="COLUMN",
+        help="cross-validate instead: hold out whole values of COLUMN (e.g. signed_language) fold by fold, "
+        "score the model and the DTW baselines on each fold, write OUTPUT_DIR/cv.csv",
+    )  # fmt: skip
+    train.add_argument("--folds", type=int, default=4, help="number of --cv-by folds (default: 4)")
+    train.add_argument(
+        "--baseline", dest="baselines", action="append", metavar="PRESET",
+        help="DTW preprocessing preset scored on the same folds (repeatable; default: fingerclip and "
+        "handshape_2d)",
+    )  # fmt: skip
     train.set_defaults(func=run_train)
 
     evaluate = subparsers.add_parser("evaluate", help="text<->pose retrieval metrics of a model (SignCLIP's)")
@@ -60,12 +71,26 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from signclip.train import load_train_config, train
 
-    result = train(load_train_config(args.config, args.overrides), resume=args.resume)
+    config = load_train_config(args.config, args.overrides)
+    if args.cv_by:
+        return _cross_validate(config, args)
+    result = train(config, resume=args.resume)
     if result.best_dir is None:  # a torchrun process other than rank 0: rank 0 reports
         return 0
     validation = f" (validation {result.best_metric:.4f})" if result.best_metric is not None else ""
     print(f"best model: {result.best_dir}{validation}")
     print(f"metrics: {result.output_dir / 'metrics.csv'}")
+    return 0
+
+
+def _cross_validate(config, args: argparse.Namespace) -> int:
+    from signclip.train.crossval import CrossValidationOptions, cross_validate
+
+    defaults = CrossValidationOptions()
+    baselines = tuple(args.baselines) if args.baselines else defaults.baselines
+    result = cross_validate(config, CrossValidationOptions(by=args.cv_by, folds=args.folds, baselines=baselines))
+    print("\n".join(result.lines))
+    print(f"table: {result.output_dir / 'cv.csv'}")
     return 0
 
 

@@ -70,19 +70,37 @@ def hand_activity(pose: Pose) -> dict[str, float]:
     return scores
 
 
+def hand_frames(pose: Pose) -> dict[str, float]:
+    """Count the frames in which each hand's wrist is present: {"left": frames, "right": frames}."""
+    _, confidence = first_person(pose)
+    index = point_index(pose.header)
+    counts = {}
+    for side, hand in (("left", holistic.LEFT_HAND), ("right", holistic.RIGHT_HAND)):
+        wrist = index.get((hand, "WRIST"))
+        counts[side] = 0.0 if wrist is None else float(present_mask(confidence[:, 0, wrist]).sum())
+    return counts
+
+
 @dataclass(frozen=True)
 class DominantHand:
-    """Mirror the pose when the dominant hand (present and moving most) is not `side`."""
+    """Mirror the pose when the dominant hand is not `side`. `by` says which hand is dominant: "activity"
+    (present and moving most, `hand_activity`) or "frames" (present in more frames, `hand_frames`; a tie
+    goes to the more active hand)."""
 
     side: str = "right"
+    by: str = "activity"
     augmentation: ClassVar[bool] = False
 
     def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
         if self.side not in ("left", "right"):
             raise ConfigError(f"dominant_hand side must be 'left' or 'right', got {self.side!r}")
-        scores = hand_activity(pose)
+        if self.by not in ("activity", "frames"):
+            raise ConfigError(f"dominant_hand by must be 'activity' or 'frames', got {self.by!r}")
+        activity = hand_activity(pose)
+        frames = hand_frames(pose) if self.by == "frames" else {"left": 0.0, "right": 0.0}
         other = "left" if self.side == "right" else "right"
-        return mirror_pose(pose) if scores[other] > scores[self.side] else pose
+        dominant_is_other = (frames[other], activity[other]) > (frames[self.side], activity[self.side])
+        return mirror_pose(pose) if dominant_is_other else pose
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,31 @@ class NormalizeHands3D:
         return with_body(pose, data, confidence)
 
 
+@dataclass(frozen=True)
+class NormalizeHands2D:
+    """Each hand in image coordinates relative to its wrist: x, y minus the wrist's, divided by the mean
+    distance of the hand's 21 points from the wrist (so the handshape, not its place or size, remains).
+    Coordinates past x, y are left as they are (run `keep_dims` first to drop z)."""
+
+    augmentation: ClassVar[bool] = False
+
+    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+        data, confidence = first_person(pose)
+        index = point_index(pose.header)
+        for hand in holistic.HANDS:
+            if (hand, "WRIST") not in index:
+                continue
+            start = index[(hand, "WRIST")]
+            points = slice(start, start + 21)
+            relative = data[:, 0, points, :2] - data[:, 0, start : start + 1, :2]
+            radius = np.linalg.norm(relative, axis=-1).mean(axis=-1)
+            valid = present_mask(confidence[:, 0, start]) & (radius > 1e-9)
+            scaled = relative / np.where(valid, radius, 1.0)[:, None, None]
+            data[:, 0, points, :2] = np.where(valid[:, None, None], scaled, 0.0)
+            confidence[~valid, 0, points] = 0
+        return with_body(pose, data, confidence)
+
+
 def _unit(vectors: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return vectors / np.where(norm > 1e-12, norm, 1.0)

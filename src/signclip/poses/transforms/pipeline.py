@@ -17,9 +17,16 @@ from signclip.poses import holistic
 from signclip.poses.transforms.augmentation import Affine, Noise
 from signclip.poses.transforms.core import PoseTensor, pose_to_tensor
 from signclip.poses.transforms.mirroring import DominantHand, Mirror
-from signclip.poses.transforms.normalization import Anonymize, Center, NormalizeHands3D, NormalizeShoulders, ScaleZ
+from signclip.poses.transforms.normalization import (
+    Anonymize,
+    Center,
+    NormalizeHands2D,
+    NormalizeHands3D,
+    NormalizeShoulders,
+    ScaleZ,
+)
 from signclip.poses.transforms.selection import HideLegs, KeepDims, Select
-from signclip.poses.transforms.timing import FrameDropout, ResampleFPS, Speed
+from signclip.poses.transforms.timing import EvenFrames, FrameDropout, FramesWith, ResampleFPS, Speed
 
 TRANSFORMS: dict[str, type] = {
     "select": Select,
@@ -27,10 +34,13 @@ TRANSFORMS: dict[str, type] = {
     "normalize_shoulders": NormalizeShoulders,
     "center": Center,
     "normalize_hands_3d": NormalizeHands3D,
+    "normalize_hands_2d": NormalizeHands2D,
     "scale_z": ScaleZ,
     "dominant_hand": DominantHand,
     "mirror": Mirror,
     "resample_fps": ResampleFPS,
+    "even_frames": EvenFrames,
+    "frames_with": FramesWith,
     "anonymize": Anonymize,
     "keep_dims": KeepDims,
     "affine": Affine,
@@ -53,6 +63,17 @@ PIPELINE_PRESETS: dict[str, list[dict[str, Any]]] = {
         {"name": "normalize_hands_3d"},
         {"name": "dominant_hand", "side": "right"},
         {"name": "select", "preset": "right_hand"},
+    ],
+    # The handshape of the hand present in more frames (mirrored to the right), in 2D image coordinates
+    # relative to the wrist and scaled by the hand's mean radius; frames without it dropped, then 12 evenly
+    # spaced frames. No 3D normalization: the strongest non-learned DTW baseline on unseen alphabets.
+    "handshape_2d": [
+        {"name": "dominant_hand", "side": "right", "by": "frames"},
+        {"name": "select", "preset": "right_hand"},
+        {"name": "keep_dims", "dims": 2},
+        {"name": "normalize_hands_2d"},
+        {"name": "frames_with", "component": "RIGHT_HAND_LANDMARKS"},
+        {"name": "even_frames", "frames": 12},
     ],
     "hands": [
         {"name": "dominant_hand", "side": "right"},

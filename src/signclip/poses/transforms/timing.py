@@ -1,4 +1,5 @@
-"""Steps over time: frame-rate resampling, and the speed and frame_dropout augmentations."""
+"""Steps over time: frame-rate resampling, evenly spaced frames, dropping frames without a component,
+and the speed and frame_dropout augmentations."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import ClassVar
 import numpy as np
 from pose_format import Pose
 
-from signclip.errors import ConfigError
-from signclip.poses.transforms.core import first_person, present_mask, with_body
+from signclip.errors import ConfigError, PoseLayoutError
+from signclip.poses.transforms.core import first_person, point_index, present_mask, with_body
 
 
 def interpolate_frames(pose: Pose, positions: np.ndarray, fps: float) -> Pose:
@@ -46,6 +47,43 @@ class ResampleFPS:
         duration = (frames - 1) / source_fps
         positions = np.arange(0, duration + 1e-9, 1 / self.fps) * source_fps
         return interpolate_frames(pose, positions, self.fps)
+
+
+@dataclass(frozen=True)
+class EvenFrames:
+    """Keep `frames` evenly spaced frames (the nearest frame to each of `frames` points from the first to
+    the last; a shorter pose repeats frames). An empty pose stays empty."""
+
+    frames: int = 12
+    augmentation: ClassVar[bool] = False
+
+    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+        if self.frames < 1:
+            raise ConfigError(f"even_frames needs at least 1 frame, got {self.frames}")
+        data, confidence = first_person(pose)
+        if len(data) == 0:
+            return pose
+        index = np.round(np.linspace(0, len(data) - 1, self.frames)).astype(int)
+        return with_body(pose, data[index], confidence[index])
+
+
+@dataclass(frozen=True)
+class FramesWith:
+    """Keep only the frames in which `component` (e.g. RIGHT_HAND_LANDMARKS) is present, judged by its
+    first point (a hand's wrist); a pose in which it is never present is kept whole. PoseLayoutError when
+    the pose has no such component."""
+
+    component: str = "RIGHT_HAND_LANDMARKS"
+    augmentation: ClassVar[bool] = False
+
+    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+        names = [component.name for component in pose.header.components]
+        if self.component not in names:
+            raise PoseLayoutError(f"frames_with: the pose has no component {self.component!r} (it has {names})")
+        first_point = pose.header.components[names.index(self.component)].points[0]
+        data, confidence = first_person(pose)
+        keep = present_mask(confidence[:, 0, point_index(pose.header)[(self.component, first_point)]])
+        return with_body(pose, data[keep], confidence[keep]) if keep.any() else pose
 
 
 @dataclass(frozen=True)
