@@ -1,28 +1,35 @@
-"""Evaluation of models: retrieval wiring, grouping, flip, neighbour fusion, probes, CLI output and errors."""
+"""Evaluation of models: retrieval wiring, grouping, flip, anonymize, zero-shot, neighbour fusion, probes, CLI
+output and errors."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from signclip.cli import main
-from signclip.data.manifest import read_manifest
+from signclip.data.manifest import read_manifest, write_manifest
 from signclip.data.prompts import render_prompts
 from signclip.data.synthetic import generate_dataset
 from signclip.data.table import read_table_poses
+from signclip.errors import PoseLayoutError
 from signclip.evaluate import (
     EvaluationError,
+    embed_table_poses,
     evaluate_model,
-    few_shot_knn,
+    format_report,
     fuse_scores,
-    linear_probe,
-    linear_probe_cross_validated,
     nearest_neighbour_scores,
     retrieval_metrics,
 )
 from signclip.model.hub import create_model, save_model
+from signclip.model.identity import Provenance
+from signclip.poses.io import read_keypoint_csv, write_pose
+from signclip.poses.transforms import anonymize_pose, mirror_pose
+from signclip.probes import few_shot_knn, linear_probe, linear_probe_cross_validated, probe_model
 
 TINY_MODEL = {
     "base": "signclip-small",
@@ -84,8 +91,6 @@ def test_flip_changes_the_embeddings_of_asymmetric_signing(model, dataset):
     plain = evaluate_model(model, table, split="test")
     flipped = evaluate_model(model, table, split="test", flip=True)
     assert set(flipped) == set(plain)
-    from signclip.evaluate import embed_table_poses
-
     poses = read_table_poses(table.head(3))
     assert not np.allclose(embed_table_poses(model, poses), embed_table_poses(model, poses, flip=True))
 
@@ -176,3 +181,148 @@ def test_cli_errors_without_traceback(model_dir, dataset, tmp_path, capsys):
     assert "unknown model 'signclip-huge'" in capsys.readouterr().err
     assert main(["evaluate", "--model", str(model_dir), "--manifest", str(dataset), "--split", "dev"]) == 1
     assert "no rows in split 'dev'" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- test-time anonymization
+
+
+def recording(model, method: str, monkeypatch) -> list:
+    """Make `model.<method>` (embed_poses or embed_texts) record the items it is given, then embed them as
+    before; returns the record."""
+    seen, embed = [], getattr(model, method)
+
+    def record(items, *args, **kwargs):
+        seen.extend(items)
+        return embed(items, *args, **kwargs)
+
+    monkeypatch.setattr(model, method, record)
+    return seen
+
+
+def test_anonymize_embeds_anonymized_poses_and_scores_them(model, dataset, monkeypatch):
+    table = read_manifest(dataset)
+    rows = table[table["split"] == "test"]
+    poses = read_table_poses(rows)
+    anonymized = [anonymize_pose(pose) for pose in poses]
+    assert not np.allclose(embed_table_poses(model, poses), embed_table_poses(model, poses, anonymize=True))
+    texts = render_prompts("plain", rows)
+    unique = sorted(set(texts))
+    scores = model.embed_texts(unique) @ model.embed_poses(anonymized).T
+    expected = retrieval_metrics(scores, np.array([unique.index(t) for t in texts]))
+    seen = recording(model, "embed_poses", monkeypatch)
+    report = evaluate_model(model, table, split="test", anonymize=True)
+    assert len(seen) == len(anonymized)
+    for embedded, pose in zip(seen, anonymized, strict=True):
+        np.testing.assert_array_equal(np.ma.getdata(embedded.body.data), np.ma.getdata(pose.body.data))
+    assert report["v2t"] == pytest.approx(expected["v2t"]) and report["t2v"] == pytest.approx(expected["t2v"])
+
+
+def test_anonymize_with_flip_mirrors_the_anonymized_pose(model, dataset):
+    poses = read_table_poses(read_manifest(dataset).head(3))
+    anonymized = [anonymize_pose(pose) for pose in poses]
+    summed = model.embed_poses(anonymized) + model.embed_poses([mirror_pose(pose) for pose in anonymized])
+    expected = summed / np.linalg.norm(summed, axis=1, keepdims=True)
+    both = embed_table_poses(model, poses, flip=True, anonymize=True)
+    np.testing.assert_allclose(both, expected, atol=1e-6)
+    assert not np.allclose(both, embed_table_poses(model, poses, flip=True))
+
+
+def test_probes_take_anonymized_poses(model, dataset, monkeypatch):
+    table = read_manifest(dataset)
+    seen = recording(model, "embed_poses", monkeypatch)
+    probe_model(model, table, "test", few_shot=False, anonymize=True)
+    first = anonymize_pose(read_table_poses(table.head(1))[0])
+    assert len(seen) == len(table)
+    np.testing.assert_array_equal(np.ma.getdata(seen[0].body.data), np.ma.getdata(first.body.data))
+
+
+def hands_only_manifest(dataset, folder) -> tuple:
+    """A manifest of the first pose of `dataset` cut to its right hand; returns (manifest, the pose file)."""
+    table = read_manifest(dataset).head(1)
+    path = folder / "right-hand.pose"
+    write_pose(read_table_poses(table)[0].get_components(["RIGHT_HAND_LANDMARKS"]), path)
+    return write_manifest(table.assign(pose_path=str(path)), folder / "hands.csv"), path
+
+
+def boston_like_manifest(folder) -> tuple:
+    """A manifest of one pose in RWTH-BOSTON-104's layout (2D left hand, right hand, nose)."""
+    csv = folder / "hands_condensed.csv"
+    csv.write_text("video,frame,left-x,left-y,right-x,right-y,nose-x,nose-y\n" + "v,0,1,2,3,4,5,6\nv,1,2,3,4,5,6,7\n")
+    path = folder / "boston.pose"
+    write_pose(read_keypoint_csv(csv)["v"], path)
+    rows = pd.DataFrame([{"id": "v", "pose_path": str(path), "text": "house", "split": "test"}])
+    return write_manifest(rows, folder / "boston.csv"), path
+
+
+def test_anonymize_names_the_file_of_a_pose_it_cannot_read(model, dataset, model_dir, tmp_path, capsys):
+    hands, hands_path = hands_only_manifest(dataset, tmp_path)
+    expected = rf"{re.escape(str(hands_path))}: anonymization .* has RIGHT_HAND_LANDMARKS \(21 points, XYZC\)"
+    with pytest.raises(PoseLayoutError, match=expected):
+        evaluate_model(model, read_manifest(hands), anonymize=True)
+    boston, boston_path = boston_like_manifest(tmp_path)
+    assert main(["evaluate", "--model", str(model_dir), "--manifest", str(boston), "--anonymize"]) == 1
+    err = capsys.readouterr().err
+    assert f"{boston_path}: anonymization" in err and "KEYPOINTS_2D (3 points, XYC)" in err
+    assert "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- zero-shot
+
+
+def test_zero_shot_evaluates_only_the_test_split(model, dataset, monkeypatch):
+    table = read_manifest(dataset)
+    in_split = evaluate_model(model, table, split="test")
+    seen = recording(model, "embed_poses", monkeypatch)
+    report = evaluate_model(model, table, zero_shot=True, data_name="synthetic")
+    tests = table[table["split"] == "test"]
+    assert len(seen) == len(tests) == report["n_poses"] < len(table)
+    assert [np.ma.getdata(p.body.data).shape for p in seen] == [
+        np.ma.getdata(p.body.data).shape for p in read_table_poses(tests)
+    ]
+    assert report["v2t"] == in_split["v2t"] and report["t2v"] == in_split["t2v"]
+    assert report["zero_shot"] == {
+        "trained_on": "nothing (untrained weights)",
+        "evaluated_on": "synthetic",
+        "split": "test",
+    }
+
+
+def test_zero_shot_prompts_are_the_evaluated_rows_own(model, dataset, monkeypatch):
+    table = read_manifest(dataset).assign(spoken_language="de", signed_language="gsg")
+    trained = Provenance("trained", run="runs/asl", data={"dataset": "asl-citizen"}, epochs=1)
+    monkeypatch.setattr(model, "provenance", trained)
+    texts = recording(model, "embed_texts", monkeypatch)
+    report = evaluate_model(model, table, prompt="signclip_v1", zero_shot=True, data_name="dgs-lexicon")
+    assert sorted(texts) == ["<de> <gsg> friend", "<de> <gsg> house", "<de> <gsg> tree", "<de> <gsg> water"]
+    assert report["zero_shot"]["trained_on"] == "dataset asl-citizen"
+    line = "zero-shot: model trained on dataset asl-citizen, evaluated on dgs-lexicon (test split)"
+    assert format_report(report)[0] == line
+    with pytest.raises(EvaluationError, match="trained on asl-citizen itself"):
+        evaluate_model(model, table, zero_shot=True, data_name="asl-citizen")
+
+
+def test_zero_shot_refuses_what_is_not_zero_shot(model, dataset):
+    table = read_manifest(dataset)
+    with pytest.raises(EvaluationError, match=r"needs a 'test' split; train.csv has \['train', 'val'\]"):
+        evaluate_model(model, table.assign(split=["train", "val"] * 12), zero_shot=True, data_name="train.csv")
+    with pytest.raises(EvaluationError, match=r"neighbours.*training rows of x\.csv.*no longer be zero-shot"):
+        evaluate_model(model, table, neighbours=1.0, zero_shot=True, data_name="x.csv")
+    with pytest.raises(EvaluationError, match="zero-shot evaluation is of the 'test' split, not 'train'"):
+        evaluate_model(model, table, split="train", zero_shot=True)
+
+
+def test_cli_zero_shot(model_dir, dataset, tmp_path, capsys):
+    args = ["evaluate", "--model", str(model_dir), "--manifest", str(dataset), "--zero-shot"]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"zero-shot: model trained on nothing (untrained weights), evaluated on {dataset} (test split)"
+    assert "poses     8" in out[1]
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["zero_shot"]["split"] == "test"
+    assert main([*args, "--neighbours", "1"]) == 1
+    assert "no longer be zero-shot" in capsys.readouterr().err
+    assert main([*args, "--few-shot"]) == 1
+    assert "--zero-shot does not combine with --few-shot" in capsys.readouterr().err
+    no_test = write_manifest(read_manifest(dataset).assign(split="train"), tmp_path / "train-only.csv")
+    assert main(["evaluate", "--model", str(model_dir), "--manifest", str(no_test), "--zero-shot"]) == 1
+    assert "needs a 'test' split" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""Evaluating SignCLIP models: text <-> pose retrieval over a table, few-shot kNN and a linear probe.
+"""Evaluating SignCLIP models: text <-> pose retrieval over a table, with SignCLIP's test-time options
+(flip, anonymize, zero-shot); the frozen-embedding probes are in `signclip.probes`.
 
 The metrics themselves (P@k, R@k, MedR) and their tie rule are in `signclip.metrics`;
 `retrieval_report` runs them over a whole table, optionally within groups (e.g. per signed
@@ -15,12 +16,13 @@ from pose_format import Pose
 
 from signclip.data.prompts import render_prompts
 from signclip.data.table import read_table_poses
-from signclip.errors import SignclipError
+from signclip.errors import SignclipError, naming_the_pose
 from signclip.metrics import KS, metric_keys, retrieval_metrics
-from signclip.poses.transforms import mirror_pose
+from signclip.model.identity import Provenance
+from signclip.poses.transforms import anonymize_pose, mirror_pose
 
 __all__ = ["KS", "EvaluationError", "evaluate_model", "group_values", "retrieval_metrics", "retrieval_report"]
-SHOTS = (1, 5, 10)
+ZERO_SHOT_SPLIT = "test"
 ScoreFunction = Callable[[list[str], np.ndarray], np.ndarray]
 
 
@@ -91,13 +93,67 @@ def split_rows(table: pd.DataFrame, split: str | None) -> tuple[np.ndarray, np.n
 # ----------------------------------------------------------------------------- SignCLIP models
 
 
-def embed_table_poses(model, poses: Sequence[Pose], flip: bool = False, batch_size: int = 32) -> np.ndarray:
-    """Embed poses with `model` into (N, D) L2-normalized; with `flip`, average each pose with its mirror."""
-    embeddings = model.embed_poses(list(poses), batch_size=batch_size)
+def embed_table_poses(
+    model,
+    poses: Sequence[Pose],
+    flip: bool = False,
+    anonymize: bool = False,
+    names: Sequence[str] | None = None,
+    batch_size: int = 32,
+) -> np.ndarray:
+    """Embed poses with `model` (its `embed_poses`, which runs the model's preprocessing) into (N, D)
+    L2-normalized float32.
+
+    With `anonymize`, each pose first has its appearance removed (`anonymize_pose`, SignCLIP's E8.1); with
+    `flip`, each embedding is averaged with that of the (anonymized) pose's mirror (E8). `names` (one per
+    pose, e.g. its file) start the message of a PoseLayoutError, such as a pose anonymization cannot read.
+    """
+    names = list(names) if names is not None else [f"pose {i}" for i in range(len(poses))]
+    if anonymize:
+        poses = [naming_the_pose(name, anonymize_pose, pose) for pose, name in zip(poses, names, strict=True)]
+    embeddings = model.embed_poses(list(poses), batch_size=batch_size, names=names)
     if flip:
-        embeddings = embeddings + model.embed_poses([mirror_pose(p) for p in poses], batch_size=batch_size)
+        mirrored = [mirror_pose(pose) for pose in poses]
+        embeddings = embeddings + model.embed_poses(mirrored, batch_size=batch_size, names=names)
         embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True).clip(min=1e-12)
     return embeddings.astype(np.float32)
+
+
+def table_pose_names(table: pd.DataFrame) -> list[str]:
+    """The name each row's pose goes by in error messages: its pose file."""
+    return table["pose_path"].astype(str).tolist()
+
+
+def zero_shot_entry(model, table: pd.DataFrame, split: str | None, neighbours: float, data_name: str) -> dict:
+    """Check that an evaluation of `model` on `table` (called `data_name`) can be zero-shot, and return the
+    report's "zero_shot" entry {"trained_on", "evaluated_on", "split"}.
+
+    Zero-shot, as the original's `*_zs` test configs: the `test` split of another dataset, with that
+    dataset's own prompts, and none of its other rows. EvaluationError for another `split`, a table without
+    a test split, `neighbours` > 0 (it scores with the other rows), or a model trained on `data_name` itself.
+    """
+    if split not in (None, ZERO_SHOT_SPLIT):
+        raise EvaluationError(f"a zero-shot evaluation is of the {ZERO_SHOT_SPLIT!r} split, not {split!r}")
+    if neighbours > 0:
+        raise EvaluationError(
+            f"neighbour fusion (--neighbours) scores with the training rows of {data_name} (those outside the "
+            f"{ZERO_SHOT_SPLIT!r} split), so the evaluation would no longer be zero-shot; drop one of the two"
+        )
+    splits = set(table["split"].astype(str))
+    if ZERO_SHOT_SPLIT not in splits:
+        raise EvaluationError(
+            f"a zero-shot evaluation needs a {ZERO_SHOT_SPLIT!r} split; {data_name} has "
+            f"{sorted(splits - {''}) or 'no splits'} (re-split a --dataset with --split-by)"
+        )
+    provenance = getattr(model, "provenance", None)
+    provenance = provenance if isinstance(provenance, Provenance) else Provenance("unknown")
+    trained = provenance.data or {}
+    if provenance.kind == "trained" and data_name in (trained.get("dataset"), trained.get("manifest")):
+        raise EvaluationError(
+            f"model {getattr(model, 'name', '?')!r} was trained on {data_name} itself, so this evaluation is "
+            "in-domain, not zero-shot"
+        )
+    return {"trained_on": provenance.training_data(), "evaluated_on": data_name, "split": ZERO_SHOT_SPLIT}
 
 
 def evaluate_model(
@@ -109,21 +165,29 @@ def evaluate_model(
     prompt: str | None = None,
     neighbours: float = 0.0,
     progress: bool = False,
+    anonymize: bool = False,
+    zero_shot: bool = False,
+    data_name: str = "the table",
 ) -> dict:
     """Text <-> pose retrieval of a SignCLIP `model` on the rows of `table` in `split` (all rows without).
 
-    Each pose's text is its row's prompt (template `prompt`, default the model's own). With
-    `neighbours` > 0 and rows outside `split`, a text's score also counts its nearest training pose:
-    `fuse_scores(text scores, nearest_neighbour_scores(...), neighbours)`. Returns the
-    `retrieval_report` dict: {"t2v", "v2t", "groups", "n_poses", "n_texts"}.
+    Each pose's text is its row's prompt (template `prompt`, default the model's own), filled from the
+    row's own columns (text, spoken and signed language). With `neighbours` > 0 and rows outside `split`,
+    a text's score also counts its nearest training pose: `fuse_scores(text scores,
+    nearest_neighbour_scores(...), neighbours)`. `flip` and `anonymize` act on every embedded pose
+    (`embed_table_poses`). With `zero_shot`, the `test` split of `table` (called `data_name`) is evaluated
+    as `zero_shot_entry` checks. Returns the `retrieval_report` dict: {"t2v", "v2t", "groups", "n_poses",
+    "n_texts"}, with `zero_shot` also {"zero_shot": {"trained_on", "evaluated_on", "split"}}.
     """
-    rows, references = split_rows(table, split)
-    template = prompt or model.config.prompt
-    all_texts = np.array(render_prompts(template, table), dtype=object)
-    texts = all_texts[rows]
+    entry = zero_shot_entry(model, table, split, neighbours, data_name) if zero_shot else None
+    rows, references = split_rows(table, ZERO_SHOT_SPLIT if zero_shot else split)
     use_neighbours = neighbours > 0 and len(references) > 0
     embedded = np.concatenate([rows, references]) if use_neighbours else rows
-    embeddings = embed_table_poses(model, read_table_poses(table.iloc[embedded], progress), flip)
+    embedded_rows = table.iloc[embedded]
+    embedded_texts = np.array(render_prompts(prompt or model.config.prompt, embedded_rows), dtype=object)
+    texts, reference_texts = embedded_texts[: len(rows)], embedded_texts[len(rows) :]
+    poses = read_table_poses(embedded_rows, progress)
+    embeddings = embed_table_poses(model, poses, flip, anonymize, table_pose_names(embedded_rows))
     pose_embeddings, reference_embeddings = embeddings[: len(rows)], embeddings[len(rows) :]
     unique_texts = sorted(set(texts))
     text_embeddings = dict(zip(unique_texts, model.embed_texts(unique_texts), strict=True))
@@ -133,11 +197,12 @@ def evaluate_model(
         if not use_neighbours:
             return scores
         similarity = pose_embeddings[pose_rows] @ reference_embeddings.T
-        nearest = nearest_neighbour_scores(similarity, all_texts[references], candidates)
+        nearest = nearest_neighbour_scores(similarity, reference_texts, candidates)
         return fuse_scores(scores, nearest, neighbours)
 
     groups = group_values(table.iloc[rows], group_by)
-    return retrieval_report(list(texts), score, groups)
+    report = retrieval_report(list(texts), score, groups)
+    return {**report, "zero_shot": entry} if entry else report
 
 
 def nearest_neighbour_scores(
@@ -177,102 +242,6 @@ def group_values(table: pd.DataFrame, group_by: str | None) -> list[str] | None:
     return table[group_by].astype(str).tolist()
 
 
-# ----------------------------------------------------------------------------- frozen-embedding probes
-
-
-def few_shot_knn(
-    embeddings: np.ndarray,
-    labels: Sequence[str],
-    shots: Sequence[int] = SHOTS,
-    episodes: int = 20,
-    seed: int = 0,
-) -> dict[int, dict]:
-    """Few-shot nearest-neighbour classification on L2-normalized embeddings (N, D) with labels (N,).
-
-    For each number of shots k, every episode draws k support examples from each class that has at
-    least k + 1 examples; the other examples of those classes are classified by their most similar
-    (cosine) support example. Returns {k: {"accuracy", "classes", "queries"}} averaged over episodes;
-    k with no eligible class maps to {"accuracy": None, "classes": 0, "queries": 0}.
-    """
-    labels = np.asarray(labels).astype(str)
-    rng = np.random.default_rng(seed)
-    results = {}
-    for k in shots:
-        classes = [c for c in np.unique(labels) if (labels == c).sum() > k]
-        if not classes:
-            results[k] = {"accuracy": None, "classes": 0, "queries": 0}
-            continue
-        members = {c: np.flatnonzero(labels == c) for c in classes}
-        accuracies, queries = [], 0
-        for _ in range(episodes):
-            support, query = [], []
-            for c in classes:
-                chosen = rng.permutation(members[c])
-                support.extend(chosen[:k])
-                query.extend(chosen[k:])
-            support, query = np.array(support), np.array(query)
-            nearest = support[np.argmax(embeddings[query] @ embeddings[support].T, axis=1)]
-            accuracies.append(float((labels[nearest] == labels[query]).mean()))
-            queries = len(query)
-        results[k] = {"accuracy": float(np.mean(accuracies)), "classes": len(classes), "queries": queries}
-    return results
-
-
-def linear_probe(
-    train_embeddings: np.ndarray,
-    train_labels: Sequence[str],
-    test_embeddings: np.ndarray,
-    test_labels: Sequence[str],
-    max_iter: int = 2000,
-) -> dict:
-    """Fit a logistic regression on frozen train embeddings; return {"accuracy", "train", "test", "unseen"}.
-
-    Test examples whose label never occurs in training count as errors (`unseen` says how many).
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    train_labels, test_labels = np.asarray(train_labels).astype(str), np.asarray(test_labels).astype(str)
-    if len(np.unique(train_labels)) < 2:
-        raise EvaluationError("a linear probe needs at least 2 classes among the training examples")
-    if len(test_labels) == 0:
-        raise EvaluationError("a linear probe needs test examples")
-    classifier = LogisticRegression(max_iter=max_iter).fit(train_embeddings, train_labels)
-    predicted = classifier.predict(test_embeddings)
-    return {
-        "accuracy": float((predicted == test_labels).mean()),
-        "train": len(train_labels),
-        "test": len(test_labels),
-        "unseen": int((~np.isin(test_labels, train_labels)).sum()),
-    }
-
-
-def linear_probe_cross_validated(embeddings: np.ndarray, labels: Sequence[str], folds: int = 5, seed: int = 0) -> dict:
-    """Stratified k-fold linear probe over classes with at least 2 examples (fewer folds if a class is small).
-
-    Returns {"accuracy" (mean over folds), "folds", "examples", "classes"}.
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-    labels = np.asarray(labels).astype(str)
-    names, counts = np.unique(labels, return_counts=True)
-    keep = np.isin(labels, names[counts >= 2])
-    if len(np.unique(labels[keep])) < 2:
-        raise EvaluationError("a cross-validated linear probe needs 2 classes with at least 2 examples each")
-    folds = int(min(folds, counts[counts >= 2].min()))
-    embeddings, labels = embeddings[keep], labels[keep]
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    accuracies = [
-        linear_probe(embeddings[train], labels[train], embeddings[test], labels[test])["accuracy"]
-        for train, test in splitter.split(embeddings, labels)
-    ]
-    return {
-        "accuracy": float(np.mean(accuracies)),
-        "folds": folds,
-        "examples": len(labels),
-        "classes": len(np.unique(labels)),
-    }
-
-
 def format_report(report: dict) -> list[str]:
     """Printable lines of a retrieval report: one line per group (if any), then the overall/mean line."""
 
@@ -282,38 +251,11 @@ def format_report(report: dict) -> list[str]:
         counts = f"poses {metrics['n_poses']:>5} texts {metrics['n_texts']:>5}"
         return f"{name:<12} {counts} | text->pose {t2v} | pose->text {v2t}"
 
-    lines = [line(name, metrics) for name, metrics in report["groups"].items()]
+    lines = []
+    if "zero_shot" in report:
+        entry = report["zero_shot"]
+        trained, evaluated = entry["trained_on"], entry["evaluated_on"]
+        lines.append(f"zero-shot: model trained on {trained}, evaluated on {evaluated} ({entry['split']} split)")
+    lines.extend(line(name, metrics) for name, metrics in report["groups"].items())
     lines.append(line("mean" if report["groups"] else "all", report))
     return lines
-
-
-def probe_model(
-    model,
-    table: pd.DataFrame,
-    split: str | None = None,
-    label_column: str = "text",
-    few_shot: bool = True,
-    linear: bool = True,
-    flip: bool = False,
-) -> dict:
-    """Frozen-embedding probes of `model`: {"few_shot": few_shot_knn(...), "linear_probe": {...}} as asked.
-
-    Few-shot episodes run within the evaluated rows. The linear probe trains on the rows of the other
-    splits and tests on `split`; without a split (or no other rows) it is cross-validated.
-    """
-    if label_column not in table.columns:
-        raise EvaluationError(f"no column {label_column!r} to take class labels from ({', '.join(table.columns)})")
-    evaluated, references = split_rows(table, split)
-    embeddings = embed_table_poses(model, read_table_poses(table), flip)
-    labels = table[label_column].astype(str).to_numpy()
-    result: dict = {}
-    if few_shot:
-        result["few_shot"] = few_shot_knn(embeddings[evaluated], labels[evaluated])
-    if linear:
-        if len(references):
-            result["linear_probe"] = linear_probe(
-                embeddings[references], labels[references], embeddings[evaluated], labels[evaluated]
-            )
-        else:
-            result["linear_probe"] = linear_probe_cross_validated(embeddings[evaluated], labels[evaluated])
-    return result

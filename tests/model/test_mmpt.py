@@ -24,14 +24,18 @@ from torch import nn
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from signclip.cli import main
-from signclip.data.synthetic import synthetic_pose
+from signclip.data.manifest import read_manifest
+from signclip.data.prompts import render_prompts
+from signclip.data.synthetic import generate_dataset, synthetic_pose
+from signclip.data.table import read_table_poses
 from signclip.errors import ConfigError, ModelFileError
+from signclip.evaluate import evaluate_model, retrieval_metrics
 from signclip.model.config import model_config
 from signclip.model.convert_mmpt import CheckpointError, convert_checkpoint, model_locations, read_checkpoint
 from signclip.model.hub import load_model
 from signclip.poses import holistic
 from signclip.poses.io import pose_from_array
-from signclip.poses.transforms import Pipeline
+from signclip.poses.transforms import Pipeline, anonymize_pose
 
 WORDS = ["<", ">", "en", "ase", "gsg", "house", "random", "text", "sun", "police", "how", "are", "you", "?"]
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *"abcdefghijklmnopqrstuvwxyz"]
@@ -484,6 +488,25 @@ def test_a_converted_model_embeds_a_real_pose(model, original, fixtures_dir):
     pose_vector = torch.cat([original.embed_poses(*stack([w])) for w in windows]).mean(dim=0)
     expected = (original.embed_texts(TEXTS) @ pose_vector).numpy()
     assert np.allclose(scores, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_a_converted_model_evaluates_anonymized_poses_zero_shot(model, converted, checkpoint_file, tmp_path, capsys):
+    manifest = generate_dataset(tmp_path / "data", glosses=3, signers=2, repetitions=1)
+    table = read_manifest(manifest)
+    tests = table[table["split"] == "test"]
+    anonymized = [anonymize_pose(pose) for pose in read_table_poses(tests)]
+    assert not np.allclose(model.embed_poses(anonymized), model.embed_poses(read_table_poses(tests)))
+    texts = render_prompts(model.config.prompt, tests)
+    unique = sorted(set(texts))
+    expected = retrieval_metrics(
+        model.embed_texts(unique) @ model.embed_poses(anonymized).T, np.array([unique.index(t) for t in texts])
+    )
+    report = evaluate_model(model, table, anonymize=True, zero_shot=True, data_name="synthetic")
+    assert report["v2t"] == pytest.approx(expected["v2t"]) and report["t2v"] == pytest.approx(expected["t2v"])
+    args = ["evaluate", "--model", str(converted.output), "--manifest", str(manifest), "--anonymize", "--zero-shot"]
+    assert main([*args, "--flip"]) == 0
+    trained_on = f"the data of the original checkpoint {Path(checkpoint_file).resolve()} (not recorded)"
+    assert capsys.readouterr().out.startswith(f"zero-shot: model trained on {trained_on}, evaluated on {manifest}")
 
 
 def test_a_model_directory_copied_with_a_broken_config_is_refused(converted, tmp_path):

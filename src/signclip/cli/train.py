@@ -33,6 +33,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--model", required=True, help="model directory or registered name")
     _add_data_arguments(evaluate)
     evaluate.add_argument("--flip", action="store_true", help="average each pose's embedding with its mirror's")
+    evaluate.add_argument(
+        "--anonymize", action="store_true",
+        help="remove each pose's appearance (pose-anonymization) before the model's preprocessing; "
+        "needs MediaPipe Holistic poses",
+    )  # fmt: skip
+    evaluate.add_argument(
+        "--zero-shot", action="store_true",
+        help="evaluate the test split of this data, which the model was not trained on, with its own prompts "
+        "and none of its other rows (no --neighbours, --few-shot or --linear-probe)",
+    )  # fmt: skip
     evaluate.add_argument("--prompt", help="prompt template (default: the one the model was trained with)")
     evaluate.add_argument(
         "--neighbours", type=float, default=0.0, metavar="WEIGHT",
@@ -107,22 +117,31 @@ def _table(args: argparse.Namespace):
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from signclip.evaluate import evaluate_model, probe_model
+    from signclip.errors import SignclipError
+    from signclip.evaluate import evaluate_model
     from signclip.model.hub import load_model
     from signclip.model.identity import untrained_warning
+    from signclip.probes import probe_model
 
+    if args.zero_shot and (args.few_shot or args.linear_probe):
+        raise SignclipError(
+            "--zero-shot does not combine with --few-shot or --linear-probe, which learn from labelled rows of the "
+            "evaluated data; run the probes in an evaluation of their own"
+        )
     table = _table(args)
     model = load_model(args.model)
     warning = untrained_warning(model)
     if warning:
         print(warning, file=sys.stderr)
     report = evaluate_model(
-        model, table, args.split, args.group_by, args.flip, args.prompt, args.neighbours, progress=not args.json
-    )
+        model, table, args.split, args.group_by, args.flip, args.prompt, args.neighbours, progress=not args.json,
+        anonymize=args.anonymize, zero_shot=args.zero_shot, data_name=args.dataset or args.manifest,
+    )  # fmt: skip
     if args.few_shot or args.linear_probe:
-        report.update(
-            probe_model(model, table, args.split, args.label_column, args.few_shot, args.linear_probe, args.flip)
+        probes = probe_model(
+            model, table, args.split, args.label_column, args.few_shot, args.linear_probe, args.flip, args.anonymize
         )
+        report.update(probes)
     _print(report, args.json)
     return 0
 

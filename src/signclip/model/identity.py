@@ -68,14 +68,24 @@ class Provenance:
             raise ConfigError(f"{source}: kind must be one of {list(PROVENANCE_KINDS)}, got {provenance.kind!r}")
         return provenance
 
+    def training_data(self) -> str:
+        """What the weights learned from, for people: "dataset asl-citizen" (or "manifest PATH", "synthetic
+        {...}") for trained weights, the checkpoint for converted ones (whose data is not recorded)."""
+        if self.kind == "trained":
+            data = self.data or {}
+            sources = [f"{key} {data[key]}" for key in ("dataset", "manifest", "synthetic") if data.get(key)]
+            return ", ".join(sources) or "unknown data"
+        if self.kind == "converted":
+            return f"the data of the original checkpoint {self.checkpoint} (not recorded)"
+        if self.kind == "untrained":
+            return "nothing (untrained weights)"
+        return "unrecorded data (no provenance record)"
+
     def describe(self) -> str:
         """One line for people, e.g. "trained by signclip train in runs/fs (dataset fingerspelling-lexicon),
         100 epochs, validation v2t.R@1 0.5400"."""
         if self.kind == "trained":
-            data = self.data or {}
-            sources = [f"{key} {data[key]}" for key in ("dataset", "manifest", "synthetic") if data.get(key)]
-            source = ", ".join(sources) or "unknown data"
-            line = f"trained by signclip train in {self.run} ({source}), {self.epochs} epochs"
+            line = f"trained by signclip train in {self.run} ({self.training_data()}), {self.epochs} epochs"
             return line + (f", validation {self.val_metric} {self.val_value:.4f}" if self.val_value is not None else "")
         if self.kind == "converted":
             return f"converted from the MMPT checkpoint {self.checkpoint}"

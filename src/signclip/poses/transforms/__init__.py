@@ -12,7 +12,14 @@ Modules: `core` (PoseTensor, length, cropping, helpers), `selection`, `normaliza
 from signclip.poses.transforms.augmentation import Affine, Noise
 from signclip.poses.transforms.core import PoseTensor, crop_pose, fit_length, pose_to_tensor
 from signclip.poses.transforms.mirroring import DominantHand, Mirror, hand_activity, mirror_pose
-from signclip.poses.transforms.normalization import Anonymize, Center, NormalizeHands3D, NormalizeShoulders, ScaleZ
+from signclip.poses.transforms.normalization import (
+    Anonymize,
+    Center,
+    NormalizeHands3D,
+    NormalizeShoulders,
+    ScaleZ,
+    anonymize_pose,
+)
 from signclip.poses.transforms.pipeline import (
     PIPELINE_PRESETS,
     TRANSFORMS,
@@ -44,6 +51,7 @@ __all__ = [
     "ScaleZ",
     "Select",
     "Speed",
+    "anonymize_pose",
     "build_transform",
     "component_preset",
     "crop_pose",

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 from pose_format import Pose
+from pose_format.pose_header import PoseHeader
 
 from signclip.errors import PoseLayoutError
 from signclip.poses import holistic
@@ -164,20 +165,62 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norm > 1e-12, norm, 1.0)
 
 
+def anonymize_pose(pose: Pose) -> Pose:
+    """Remove the signer's appearance with pose-anonymization's `remove_appearance`: the first frame's body
+    and face proportions are swapped for the package's mean signer; hands and wrists are kept as signed.
+
+    Takes a MediaPipe Holistic pose in 3D (POSE_LANDMARKS with both shoulders; the face, hands and world
+    landmarks as Holistic names them, all points or a subset); returns a new Pose with the same points.
+    Points the package leaves masked (a body or face point missing in the first frame) get confidence 0.
+    Any other layout (2D keypoints such as RWTH-BOSTON-104's hands and nose, OpenPose, a hand alone)
+    raises PoseLayoutError saying what the pose has and what is missing.
+    """
+    from pose_anonymization.appearance import remove_appearance
+    from pose_anonymization.data import load_pose_header
+
+    problem = _anonymization_problem(pose.header, load_pose_header())
+    if problem:
+        raise PoseLayoutError(problem)
+    try:
+        anonymized = remove_appearance(Pose(pose.header, pose.body.copy()))
+    except Exception as error:  # the package's own failures (assertions, missing points) carry no context
+        raise PoseLayoutError(f"pose-anonymization could not anonymize the pose: {error!r}") from None
+    data = np.ma.getdata(anonymized.body.data)
+    masked = np.ma.getmaskarray(anonymized.body.data).any(axis=-1)
+    confidence = np.where(masked, 0.0, anonymized.body.confidence)
+    return with_body(pose, data, confidence, header=anonymized.header)
+
+
+def _anonymization_problem(header: PoseHeader, mean_header: PoseHeader) -> str | None:
+    """Why `header` is not a layout pose-anonymization can anonymize (its mean signer is `mean_header`),
+    or None when it is."""
+    known = {component.name: set(component.points) for component in mean_header.components}
+    has = ", ".join(f"{c.name} ({len(c.points)} points, {c.format})" for c in header.components) or "no components"
+    needs = (
+        f"anonymization (pose-anonymization) needs a MediaPipe Holistic pose in 3D: {holistic.BODY} with both "
+        f"shoulders, and any face, hands and world landmarks as Holistic names them; this pose has {has}"
+    )
+    components = {component.name: component for component in header.components}
+    body = components.get(holistic.BODY)
+    if body is None or not {"LEFT_SHOULDER", "RIGHT_SHOULDER"} <= set(body.points):
+        return needs
+    for component in header.components:
+        if component.name not in known:
+            return f"{needs}: {component.name} is not a Holistic component"
+        unknown = set(component.points) - known[component.name]
+        if unknown:
+            return f"{needs}: {component.name} has points Holistic does not ({', '.join(sorted(unknown)[:3])}, ...)"
+        if "Z" not in component.format:
+            return f"{needs}: {component.name} has no z coordinate"
+    return None
+
+
 @dataclass(frozen=True)
 class Anonymize:
-    """Remove the signer's appearance (body proportions, face) with the pose-anonymization package.
-
-    Needs a full MediaPipe Holistic pose (body, face, hands) as pose-anonymization expects."""
+    """Remove the signer's appearance (body proportions, face) with the pose-anonymization package
+    (`anonymize_pose`). Needs a MediaPipe Holistic pose in 3D."""
 
     augmentation: ClassVar[bool] = False
 
     def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
-        from pose_anonymization.appearance import remove_appearance
-
-        try:
-            anonymized = remove_appearance(Pose(pose.header, pose.body.copy()))
-        except Exception as error:
-            raise PoseLayoutError(f"anonymization needs a full Holistic pose: {error}") from None
-        data = np.ma.getdata(anonymized.body.data)
-        return with_body(pose, data, anonymized.body.confidence, header=anonymized.header)
+        return anonymize_pose(pose)
