@@ -64,7 +64,13 @@ def test_every_method_is_scored_on_every_fold(crossval):
     result, _ = crossval
     assert result.folds == [["signer-0"], ["signer-1"], ["signer-2"]]
     table = pd.read_csv(result.output_dir / "cv.csv")
-    methods = {"dtw:fingerclip", "dtw:handshape_2d", "model", "model+embedding", f"model+dtw:{result.strongest_baseline}"}
+    methods = {
+        "dtw:fingerclip",
+        "dtw:handshape_2d",
+        "model",
+        "model+embedding",
+        f"model+dtw:{result.strongest_baseline}",
+    }
     assert set(table["method"]) == methods
     assert all(sorted(folds) == [0, 1, 2] for folds in table.groupby("method")["fold"].apply(list))
     assert json.loads((result.output_dir / "folds.json").read_text())["folds"] == result.folds
