@@ -2,7 +2,9 @@
 
 1. Extraction: `signclip extract DIR -o OUT --workers W` (the process pool) against the same command with
    `--engine ray` (a local Ray started by the command), both as fresh commands on `--copies` copies of the
-   fixture video, best of `--repeats`; videos/s and the ratio ray / pool (target >= 0.9).
+   fixture video, best of `--repeats`; videos/s and the ratio ray / pool (target >= 0.9). Given two or
+   more `--copies`, also the marginal rate between the smallest and the largest run, (n2 - n1) / (t2 - t1),
+   for each engine: the throughput once both are started, which is what a large collection sees.
 2. Embedding: the fingerspelling poses (or `--poses N` synthetic ones) embedded in this process with one
    model (the baseline) against `cluster.embed.embed_manifest` on W Ray actors; embeddings/s, the ratio,
    and the largest difference between the two.
@@ -10,7 +12,8 @@
    one binary COPY stream, index built after) against what `index add` does (`Store.add_embeddings` per
    batch of 64 into an indexed table); rows/s and the ratio.
 
-    python benchmarks/pipeline.py [--copies 8] [--workers 2] [--repeats 1] [--vectors 50000] [--dim 384]
+    python benchmarks/pipeline.py [--copies 8 [24 ...]] [--workers 2] [--repeats 1] [--vectors 50000] [--dim 384]
+                                  [--stages extraction embedding loading]
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ def timed_command(command: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def extraction(folder: Path, copies: int, workers: int, repeats: int) -> None:
-    videos = folder / "videos"
+def extraction(folder: Path, copies: int, workers: int, repeats: int) -> dict[str, float]:
+    """Time both engines on `copies` videos; returns the best seconds of each."""
+    videos = folder / f"videos-{copies}"
     videos.mkdir()
     for index in range(copies):
         shutil.copy(SHARED / "fixtures" / "test_video.mp4", videos / f"v{index}.mp4")
@@ -45,18 +49,29 @@ def extraction(folder: Path, copies: int, workers: int, repeats: int) -> None:
     best = {"pool": float("inf"), "ray": float("inf")}
     for repeat in range(repeats):
         for engine in ("pool", "ray") if repeat % 2 == 0 else ("ray", "pool"):
-            out = folder / f"out-{engine}"
+            out = folder / f"out-{engine}-{copies}"
             shutil.rmtree(out, ignore_errors=True)
             command = [signclip, "extract", str(videos), "-o", str(out), "--workers", str(workers), "--no-progress"]
             best[engine] = min(best[engine], timed_command([*command, "--engine", engine]))
-    outputs = sorted((folder / "out-ray").glob("*.pose"))
+    outputs = sorted((folder / f"out-ray-{copies}").glob("*.pose"))
     same = len(outputs) == copies and all(
-        (folder / "out-pool" / p.name).read_bytes() == p.read_bytes() for p in outputs
+        (folder / f"out-pool-{copies}" / p.name).read_bytes() == p.read_bytes() for p in outputs
     )
     print(f"extraction, {copies} videos x 58 frames, {workers} workers (fresh commands, best of {repeats}):")
     for engine, seconds in best.items():
         print(f"  {engine:<5} {seconds:6.1f} s  {copies / seconds:.2f} videos/s  {copies * 58 / seconds:.1f} frames/s")
     print(f"  ray / pool: {best['pool'] / best['ray']:.2f}x (target >= 0.9); outputs byte-identical: {same}")
+    return best
+
+
+def marginal(sizes: list[int], runs: list[dict[str, float]]) -> None:
+    """Print each engine's videos/s between the smallest and the largest run, and their ratio."""
+    (small, first), (large, last) = (sizes[0], runs[0]), (sizes[-1], runs[-1])
+    rates = {engine: (large - small) / max(last[engine] - first[engine], 1e-9) for engine in first}
+    print(f"marginal rate from {small} to {large} videos (start-up excluded):")
+    for engine, rate in rates.items():
+        print(f"  {engine:<5} {rate:.2f} videos/s")
+    print(f"  ray / pool: {rates['ray'] / rates['pool']:.2f}x")
 
 
 def embedding(folder: Path, workers: int) -> None:
@@ -125,16 +140,24 @@ def loading(folder: Path, count: int, dim: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--copies", type=int, default=8)
+    parser.add_argument("--copies", type=int, nargs="+", default=[8])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--vectors", type=int, default=50_000)
     parser.add_argument("--dim", type=int, default=384)
+    stages = ("extraction", "embedding", "loading")
+    parser.add_argument("--stages", nargs="+", choices=stages, default=list(stages))
     args = parser.parse_args()
+    sizes = sorted(set(args.copies))
     with tempfile.TemporaryDirectory(prefix="signclip-pipeline-") as folder:
-        extraction(Path(folder), args.copies, args.workers, args.repeats)
-        embedding(Path(folder), args.workers)
-        loading(Path(folder), args.vectors, args.dim)
+        if "extraction" in args.stages:
+            runs = [extraction(Path(folder), copies, args.workers, args.repeats) for copies in sizes]
+            if len(sizes) > 1:
+                marginal(sizes, runs)
+        if "embedding" in args.stages:
+            embedding(Path(folder), args.workers)
+        if "loading" in args.stages:
+            loading(Path(folder), args.vectors, args.dim)
 
 
 if __name__ == "__main__":
