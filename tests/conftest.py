@@ -1,5 +1,6 @@
-"""Shared test fixtures: where ../shared lives (skipping when absent), a tiny local text model, and one real
-embedded PostgreSQL per session with a fresh database (and Store) per test."""
+"""Shared test fixtures: where ../shared lives (skipping when absent), a tiny local text model, a tiny original
+SignCLIP checkpoint and its conversion, and one real embedded PostgreSQL per session with a fresh database
+(and Store) per test."""
 
 from __future__ import annotations
 
@@ -91,6 +92,42 @@ def small_model_config(tiny_text_model: Path):
         }
 
     return config
+
+
+@pytest.fixture(scope="session")
+def mmpt_text_folder(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The text model folder of the tiny original checkpoint (tests/mmpt_checkpoint.py)."""
+    from mmpt_checkpoint import write_text_folder
+
+    return write_text_folder(tmp_path_factory.mktemp("tiny-bert-text"))
+
+
+@pytest.fixture(scope="session")
+def mmpt_checkpoint() -> dict:
+    """A tiny original SignCLIP checkpoint dict (tests/mmpt_checkpoint.py); do not change it in place."""
+    from mmpt_checkpoint import original_checkpoint
+
+    return original_checkpoint()
+
+
+@pytest.fixture(scope="session")
+def mmpt_checkpoint_file(mmpt_checkpoint: dict, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`mmpt_checkpoint` saved as checkpoint_best.pt."""
+    from mmpt_checkpoint import write_checkpoint
+
+    return write_checkpoint(mmpt_checkpoint, tmp_path_factory.mktemp("ckpt") / "checkpoint_best.pt")
+
+
+@pytest.fixture(scope="session")
+def converted_mmpt(mmpt_checkpoint_file: str, mmpt_text_folder: str, tmp_path_factory: pytest.TempPathFactory):
+    """The ConversionReport of `mmpt_checkpoint_file` converted by `convert_checkpoint` (its model in `.output`)."""
+    from mmpt_checkpoint import tiny_config
+
+    from signclip.model.convert_mmpt import convert_checkpoint
+
+    return convert_checkpoint(
+        mmpt_checkpoint_file, tiny_config(mmpt_text_folder), tmp_path_factory.mktemp("out") / "tiny"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """The original SignCLIP architecture and checkpoint import, checked against the original's composition.
 
-A small checkpoint is built here in the original fairseq/MMPT layout (module names, key names, fp16
-tensors, fairseq's `mmmodel.` prefix, argparse/numpy objects beside the weights). The reference
+A small checkpoint in the original fairseq/MMPT layout (module names, key names, fp16 tensors, fairseq's
+`mmmodel.` prefix, argparse/numpy objects beside the weights) comes from tests/mmpt_checkpoint.py, through
+the fixtures of tests/conftest.py (`mmpt_checkpoint`, `converted_mmpt`, ...). The reference
 forward pass below follows the original step by step with transformers' BertModel and plain torch:
 every pose padded to max_video_len, [CLS] video [SEP] with contiguous positions, texts as the
 original aligner built them ([CLS] [SEP] caption [SEP] padding).
@@ -19,9 +20,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from mmpt_checkpoint import HIDDEN, MAX_VIDEO_LEN, TEXT_MAX_LEN, VOCAB, original_modules, tiny_config, write_checkpoint
 from pose_format import Pose
-from torch import nn
-from transformers import BertConfig, BertModel, BertTokenizerFast
+from transformers import BertTokenizerFast
 
 from signclip.cli import main
 from signclip.data.manifest import read_manifest
@@ -37,112 +38,12 @@ from signclip.poses import holistic
 from signclip.poses.io import pose_from_array
 from signclip.poses.transforms import Pipeline, anonymize_pose
 
-WORDS = ["<", ">", "en", "ase", "gsg", "house", "random", "text", "sun", "police", "how", "are", "you", "?"]
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *"abcdefghijklmnopqrstuvwxyz"]
-HIDDEN, MAX_VIDEO_LEN, TEXT_MAX_LEN = 32, 40, 16  # TEXT_MAX_LEN: the original dataset.max_len
 TEXTS = ["<en> <ase> house", "random text", "<en> <gsg> sun", "how are you?"]
 
 
 @pytest.fixture(scope="module")
-def text_folder(tmp_path_factory) -> str:
-    """A local text model folder: a tiny BERT config and a WordPiece tokenizer from a written vocab.txt."""
-    folder = tmp_path_factory.mktemp("tiny-bert-text")
-    (folder / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
-    BertTokenizerFast(vocab=str(folder / "vocab.txt")).save_pretrained(
-        folder
-    )  # transformers 5: vocab=, not vocab_file=
-    bert_config(layers=2).save_pretrained(folder)
-    return str(folder)
-
-
-def bert_config(layers: int) -> BertConfig:
-    return BertConfig(
-        vocab_size=len(VOCAB),
-        hidden_size=HIDDEN,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-
-
-def tiny_config(text_folder: str, **pose_encoder) -> dict:
-    return {
-        "name": "tiny-mmpt",
-        "architecture": "mmpt",
-        "tower_dim": HIDDEN,
-        "input_features": 609,
-        "preprocess": "signclip_v1",
-        "max_frames": MAX_VIDEO_LEN,
-        "long_pose": "windows",
-        "similarity": "dot",
-        "pose_encoder": {
-            "hidden_size": HIDDEN,
-            "layers": 3,
-            "heads": 4,
-            "intermediate_size": 64,
-            "vocab_size": len(VOCAB),
-            "max_position_embeddings": 64,
-            "max_video_len": MAX_VIDEO_LEN,
-        }
-        | pose_encoder,
-        "text_encoder": {"name": text_folder, "max_length": TEXT_MAX_LEN - 1, "pooling": "mean_without_cls"},
-    }
-
-
-def original_modules() -> tuple[nn.Module, BertModel]:
-    """The original MMBertForEncoder's parameters (videomlp + bert) and the text BertModel, random."""
-    video = nn.Module()
-    video.videomlp = nn.Module()
-    video.videomlp.linear1 = nn.Linear(609, HIDDEN)
-    video.videomlp.LayerNorm = nn.LayerNorm(HIDDEN)
-    video.videomlp.linear2 = nn.Linear(HIDDEN, HIDDEN)
-    video.bert = BertModel(bert_config(layers=3), add_pooling_layer=True)
-    return video, BertModel(bert_config(layers=2), add_pooling_layer=True)
-
-
-def original_checkpoint(seed: int = 0) -> dict:
-    """A fairseq checkpoint dict as MMPT training saved it (fp16 weights, position_ids buffers included)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        video, text = original_modules()
-        state = collections.OrderedDict()
-        for prefix, module in (("mmmodel.video_encoder.", video), ("mmmodel.text_encoder.", text)):
-            for key, value in module.state_dict().items():
-                state[prefix + key] = (value + 0.2 * torch.randn_like(value)).half()
-        state["mmmodel.video_encoder.bert.embeddings.position_ids"] = torch.arange(64)[None]
-        state["mmmodel.text_encoder.embeddings.position_ids"] = torch.arange(64)[None]
-    return {
-        "args": argparse.Namespace(arch="mmarch", task="mmtask", fp16=True),
-        "model": state,
-        "optimizer_history": [{"criterion_name": "MMCriterion", "num_updates": 10}],
-        "extra_state": {"epoch": 3, "val_loss": np.float64(2.5)},
-    }
-
-
-def write_checkpoint(checkpoint: dict, path) -> str:
-    torch.save(checkpoint, path)
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def checkpoint() -> dict:
-    return original_checkpoint()
-
-
-@pytest.fixture(scope="module")
-def checkpoint_file(checkpoint, tmp_path_factory) -> str:
-    return write_checkpoint(checkpoint, tmp_path_factory.mktemp("ckpt") / "checkpoint_best.pt")
-
-
-@pytest.fixture(scope="module")
-def converted(checkpoint_file, text_folder, tmp_path_factory):
-    return convert_checkpoint(checkpoint_file, tiny_config(text_folder), tmp_path_factory.mktemp("out") / "tiny")
-
-
-@pytest.fixture(scope="module")
-def model(converted):
-    return load_model(converted.output)
+def model(converted_mmpt):
+    return load_model(converted_mmpt.output)
 
 
 @pytest.fixture(scope="module")
@@ -223,8 +124,8 @@ class Original:
 
 
 @pytest.fixture(scope="module")
-def original(checkpoint, model) -> Original:
-    return Original(checkpoint, model.text_encoder.tokenizer)
+def original(mmpt_checkpoint, model) -> Original:
+    return Original(mmpt_checkpoint, model.text_encoder.tokenizer)
 
 
 def stack(tensors) -> tuple[torch.Tensor, torch.Tensor]:
@@ -239,22 +140,22 @@ def stack(tensors) -> tuple[torch.Tensor, torch.Tensor]:
 # ----------------------------------------------------------------------------- conversion and parity
 
 
-def test_conversion_maps_every_tensor_and_writes_a_loadable_model_directory(converted, checkpoint):
-    original_tensors = [k for k in checkpoint["model"] if not k.endswith("position_ids")]
-    assert converted.tensors == len(original_tensors)
-    assert converted.source_dtypes == ("float16",)
-    assert len(converted.dropped_buffers) == 2 and converted.kept_initial == ("logit_scale",)
-    assert {p.name for p in converted.output.iterdir()} >= {"config.json", "model.safetensors", "text_encoder"}
-    saved = json.loads((converted.output / "config.json").read_text())
+def test_conversion_maps_every_tensor_and_writes_a_loadable_model_directory(converted_mmpt, mmpt_checkpoint):
+    original_tensors = [k for k in mmpt_checkpoint["model"] if not k.endswith("position_ids")]
+    assert converted_mmpt.tensors == len(original_tensors)
+    assert converted_mmpt.source_dtypes == ("float16",)
+    assert len(converted_mmpt.dropped_buffers) == 2 and converted_mmpt.kept_initial == ("logit_scale",)
+    assert {p.name for p in converted_mmpt.output.iterdir()} >= {"config.json", "model.safetensors", "text_encoder"}
+    saved = json.loads((converted_mmpt.output / "config.json").read_text())
     assert saved["architecture"] == "mmpt" and saved["similarity"] == "dot"
-    assert any("mapped" in line for line in converted.lines())
+    assert any("mapped" in line for line in converted_mmpt.lines())
 
 
-def test_a_converted_model_knows_it_came_from_the_checkpoint(converted, checkpoint_file):
-    model = load_model(converted.output)
+def test_a_converted_model_knows_it_came_from_the_checkpoint(converted_mmpt, mmpt_checkpoint_file):
+    model = load_model(converted_mmpt.output)
     assert model.trained is True and model.provenance.kind == "converted"
-    assert model.provenance.checkpoint == str(Path(checkpoint_file).resolve())
-    assert model.provenance.describe() == f"converted from the MMPT checkpoint {Path(checkpoint_file).resolve()}"
+    assert model.provenance.checkpoint == str(Path(mmpt_checkpoint_file).resolve())
+    assert model.provenance.describe() == f"converted from the MMPT checkpoint {Path(mmpt_checkpoint_file).resolve()}"
 
 
 def test_pose_embeddings_equal_the_original_forward_pass(model, original, poses):
@@ -288,9 +189,11 @@ def test_embeddings_do_not_depend_on_the_batch_with_padding_masked(model, poses)
 
 
 def test_the_exact_reproduction_switch_reproduces_the_originals_batch_dependence(
-    checkpoint_file, text_folder, original, poses, tmp_path
+    mmpt_checkpoint_file, mmpt_text_folder, original, poses, tmp_path
 ):
-    report = convert_checkpoint(checkpoint_file, tiny_config(text_folder, mask_padding=False), tmp_path / "exact")
+    report = convert_checkpoint(
+        mmpt_checkpoint_file, tiny_config(mmpt_text_folder, mask_padding=False), tmp_path / "exact"
+    )
     exact = load_model(report.output)
     tensors = [exact.preprocess(pose) for pose in poses]
     together = exact.embed_poses(poses, batch_size=4, normalize=False)
@@ -326,8 +229,10 @@ def test_a_pose_longer_than_max_video_len_is_embedded_as_the_mean_of_its_windows
         ("extra", r"unexpected \(video_projection\.linear\.weight\)"),
     ],
 )
-def test_a_checkpoint_that_does_not_fit_is_refused_naming_the_tensor(checkpoint, text_folder, tmp_path, change, named):
-    broken = dict(checkpoint, model=collections.OrderedDict(checkpoint["model"]))
+def test_a_checkpoint_that_does_not_fit_is_refused_naming_the_tensor(
+    mmpt_checkpoint, mmpt_text_folder, tmp_path, change, named
+):
+    broken = dict(mmpt_checkpoint, model=collections.OrderedDict(mmpt_checkpoint["model"]))
     weights = broken["model"]
     if change == "rename":
         weights["mmmodel.video_encoder.videomlp.lin1.weight"] = weights.pop(
@@ -339,34 +244,36 @@ def test_a_checkpoint_that_does_not_fit_is_refused_naming_the_tensor(checkpoint,
         weights["mmmodel.video_projection.linear.weight"] = torch.zeros(HIDDEN, HIDDEN)
     path = write_checkpoint(broken, tmp_path / "broken.pt")
     with pytest.raises(ModelFileError, match=named):
-        convert_checkpoint(path, tiny_config(text_folder), tmp_path / "out")
+        convert_checkpoint(path, tiny_config(mmpt_text_folder), tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
-def test_a_wrong_tokenizer_or_architecture_is_refused(checkpoint_file, text_folder, tmp_path):
+def test_a_wrong_tokenizer_or_architecture_is_refused(mmpt_checkpoint_file, mmpt_text_folder, tmp_path):
     other = tmp_path / "other-tokenizer"
     (tmp_path / "vocab.txt").write_text("\n".join([*VOCAB, "extra"]) + "\n")
     BertTokenizerFast(vocab=str(tmp_path / "vocab.txt")).save_pretrained(other)
     with pytest.raises(ConfigError, match=r"has 46 tokens but the text tower .* has 45"):
-        convert_checkpoint(checkpoint_file, tiny_config(text_folder), tmp_path / "a", tokenizer=str(other))
+        convert_checkpoint(mmpt_checkpoint_file, tiny_config(mmpt_text_folder), tmp_path / "a", tokenizer=str(other))
     with pytest.raises(ConfigError, match="need 'mmpt'"):
-        convert_checkpoint(checkpoint_file, "signclip-small", tmp_path / "b")
+        convert_checkpoint(mmpt_checkpoint_file, "signclip-small", tmp_path / "b")
 
 
-def test_checkpoint_reading_never_unpickles_code_unless_trusted(checkpoint, tmp_path):
-    plain = write_checkpoint({"args": argparse.Namespace(lr=[1e-4]), "model": checkpoint["model"]}, tmp_path / "a.pt")
-    assert set(read_checkpoint(plain)["model"]) == set(checkpoint["model"])
-    fairseq_like = write_checkpoint(checkpoint, tmp_path / "b.pt")  # numpy scalars: read as placeholders
+def test_checkpoint_reading_never_unpickles_code_unless_trusted(mmpt_checkpoint, tmp_path):
+    plain = write_checkpoint(
+        {"args": argparse.Namespace(lr=[1e-4]), "model": mmpt_checkpoint["model"]}, tmp_path / "a.pt"
+    )
+    assert set(read_checkpoint(plain)["model"]) == set(mmpt_checkpoint["model"])
+    fairseq_like = write_checkpoint(mmpt_checkpoint, tmp_path / "b.pt")  # numpy scalars: read as placeholders
     loaded = read_checkpoint(fairseq_like)
     assert torch.equal(
         loaded["model"]["mmmodel.text_encoder.pooler.dense.bias"],
-        checkpoint["model"]["mmmodel.text_encoder.pooler.dense.bias"],
+        mmpt_checkpoint["model"]["mmmodel.text_encoder.pooler.dense.bias"],
     )
     legacy = tmp_path / "legacy.pt"  # torch's pre-1.6 format with numpy objects: readable only when trusted
-    torch.save(checkpoint, legacy, _use_new_zipfile_serialization=False)
+    torch.save(mmpt_checkpoint, legacy, _use_new_zipfile_serialization=False)
     with pytest.raises(CheckpointError, match="--trust-checkpoint"):
         read_checkpoint(legacy)
-    assert set(read_checkpoint(legacy, trust_checkpoint=True)["model"]) == set(checkpoint["model"])
+    assert set(read_checkpoint(legacy, trust_checkpoint=True)["model"]) == set(mmpt_checkpoint["model"])
     garbage = tmp_path / "c.pt"
     garbage.write_bytes(b"not a checkpoint at all")
     with pytest.raises(CheckpointError, match=r"c\.pt: not a checkpoint in the zip format"):
@@ -381,10 +288,10 @@ def test_checkpoint_reading_never_unpickles_code_unless_trusted(checkpoint, tmp_
 
 
 def test_a_converted_model_is_found_by_name_in_signclip_home(
-    checkpoint_file, text_folder, tmp_path, monkeypatch, poses
+    mmpt_checkpoint_file, mmpt_text_folder, tmp_path, monkeypatch, poses
 ):
     monkeypatch.setenv("SIGNCLIP_HOME", str(tmp_path / "home"))
-    report = convert_checkpoint(checkpoint_file, tiny_config(text_folder))
+    report = convert_checkpoint(mmpt_checkpoint_file, tiny_config(mmpt_text_folder))
     assert report.output == tmp_path / "home" / "models" / "tiny-mmpt"
     by_name = load_model("tiny-mmpt")
     assert np.array_equal(by_name.embed_poses(poses[:2]), load_model(report.output).embed_poses(poses[:2]))
@@ -393,11 +300,11 @@ def test_a_converted_model_is_found_by_name_in_signclip_home(
     assert "convert-mmpt checkpoint_best.pt --config signclip-e7.2" in statuses["signclip-e7.2"].hint
 
 
-def test_cli_converts_lists_and_demos(checkpoint_file, text_folder, tmp_path, monkeypatch, capsys, poses):
+def test_cli_converts_lists_and_demos(mmpt_checkpoint_file, mmpt_text_folder, tmp_path, monkeypatch, capsys, poses):
     monkeypatch.setenv("SIGNCLIP_HOME", str(tmp_path / "home"))
     config_file = tmp_path / "tiny.json"
-    config_file.write_text(json.dumps(tiny_config(text_folder)))
-    assert main(["convert-mmpt", checkpoint_file, "--config", str(config_file)]) == 0
+    config_file.write_text(json.dumps(tiny_config(mmpt_text_folder)))
+    assert main(["convert-mmpt", mmpt_checkpoint_file, "--config", str(config_file)]) == 0
     assert "mapped" in capsys.readouterr().out
     assert main(["models"]) == 0
     listing = capsys.readouterr().out
@@ -490,7 +397,9 @@ def test_a_converted_model_embeds_a_real_pose(model, original, fixtures_dir):
     assert np.allclose(scores, expected, rtol=1e-5, atol=1e-4)
 
 
-def test_a_converted_model_evaluates_anonymized_poses_zero_shot(model, converted, checkpoint_file, tmp_path, capsys):
+def test_a_converted_model_evaluates_anonymized_poses_zero_shot(
+    model, converted_mmpt, mmpt_checkpoint_file, tmp_path, capsys
+):
     manifest = generate_dataset(tmp_path / "data", glosses=3, signers=2, repetitions=1)
     table = read_manifest(manifest)
     tests = table[table["split"] == "test"]
@@ -503,14 +412,22 @@ def test_a_converted_model_evaluates_anonymized_poses_zero_shot(model, converted
     )
     report = evaluate_model(model, table, anonymize=True, zero_shot=True, data_name="synthetic")
     assert report["v2t"] == pytest.approx(expected["v2t"]) and report["t2v"] == pytest.approx(expected["t2v"])
-    args = ["evaluate", "--model", str(converted.output), "--manifest", str(manifest), "--anonymize", "--zero-shot"]
+    args = [
+        "evaluate",
+        "--model",
+        str(converted_mmpt.output),
+        "--manifest",
+        str(manifest),
+        "--anonymize",
+        "--zero-shot",
+    ]
     assert main([*args, "--flip"]) == 0
-    trained_on = f"the data of the original checkpoint {Path(checkpoint_file).resolve()} (not recorded)"
+    trained_on = f"the data of the original checkpoint {Path(mmpt_checkpoint_file).resolve()} (not recorded)"
     assert capsys.readouterr().out.startswith(f"zero-shot: model trained on {trained_on}, evaluated on {manifest}")
 
 
-def test_a_model_directory_copied_with_a_broken_config_is_refused(converted, tmp_path):
-    copy = shutil.copytree(converted.output, tmp_path / "copy")
+def test_a_model_directory_copied_with_a_broken_config_is_refused(converted_mmpt, tmp_path):
+    copy = shutil.copytree(converted_mmpt.output, tmp_path / "copy")
     config = json.loads((copy / "config.json").read_text())
     config["pose_encoder"]["layers"] = 2
     (copy / "config.json").write_text(json.dumps(config))
@@ -518,14 +435,16 @@ def test_a_model_directory_copied_with_a_broken_config_is_refused(converted, tmp
         load_model(copy)
 
 
-def test_demo_uses_the_converted_e7_2_by_default(checkpoint_file, text_folder, tmp_path, monkeypatch, capsys, poses):
+def test_demo_uses_the_converted_e7_2_by_default(
+    mmpt_checkpoint_file, mmpt_text_folder, tmp_path, monkeypatch, capsys, poses
+):
     monkeypatch.setenv("SIGNCLIP_HOME", str(tmp_path / "home"))
     pose_path = tmp_path / "pose.pose"
     with open(pose_path, "wb") as f:
         poses[2].write(f)
     assert main(["demo", str(pose_path), "--texts", *TEXTS]) == 0
     assert "untrained" in capsys.readouterr().err  # nothing converted yet: signclip-small
-    convert_checkpoint(checkpoint_file, tiny_config(text_folder) | {"name": "signclip-e7.2"})
+    convert_checkpoint(mmpt_checkpoint_file, tiny_config(mmpt_text_folder) | {"name": "signclip-e7.2"})
     assert main(["demo", str(pose_path), "--texts", *TEXTS]) == 0
     out, err = capsys.readouterr()
     assert "untrained" not in err

@@ -12,6 +12,7 @@ import dataclasses
 import importlib
 import json
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,6 +183,13 @@ def local_model_dir(name: str) -> Path | None:
         return None
     folder = models_home() / name
     return folder if (folder / "config.json").is_file() else None
+
+
+def model_directory(path_or_name: str | os.PathLike) -> Path | None:
+    """Return the model directory `path_or_name` names: the path itself when it is a folder, else
+    `local_model_dir(name)`; None when it is neither (a registered name, a config file, or nothing)."""
+    path = Path(path_or_name)
+    return path if path.is_dir() else local_model_dir(str(path_or_name))
 
 
 def read_config_file(path: str | Path) -> ModelConfig:

@@ -24,7 +24,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from signclip.errors import ModelFileError
-from signclip.model.config import ModelConfig, architecture, local_model_dir, model_config, read_config_file
+from signclip.model.config import ModelConfig, architecture, model_config, model_directory, read_config_file
 from signclip.model.identity import PROVENANCE_FILE, Provenance
 from signclip.model.signclip import SignCLIP
 from signclip.poses.io import write_bytes_atomically
@@ -94,10 +94,8 @@ def load_model(path_or_name: str | os.PathLike, device: str | torch.device = "cp
     Raises ModelFileError for a directory with missing files or missing, unexpected or wrong-shaped
     weights (naming the keys), ConfigError for an unknown name (listing the known names).
     """
-    path = Path(path_or_name)
-    if not path.is_dir():
-        path = local_model_dir(str(path_or_name)) or path
-    if path.is_dir():
+    path = model_directory(path_or_name)
+    if path is not None:
         return _load_directory(path).to(device).eval()
     return create_model(path_or_name, device=device)
 

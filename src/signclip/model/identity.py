@@ -39,7 +39,9 @@ class Provenance:
     `run` the output folder, `data` the training config's data section, `epochs` trained, `val_metric`
     and `val_value` the validation figure it was chosen by), "converted" (from the original MMPT
     checkpoint `checkpoint`), or "unknown" (a model directory written before provenance was recorded).
-    `created` is when the weights were saved (ISO 8601, UTC).
+    `init_from` is set when training started from another model's weights (`TrainConfig.init_from`):
+    {"source": its directory (resolved) or name, "kind": its provenance kind, "fingerprint": the
+    `model_fingerprint` of its weights}. `created` is when the weights were saved (ISO 8601, UTC).
     """
 
     kind: str = "untrained"
@@ -49,6 +51,7 @@ class Provenance:
     val_metric: str | None = None
     val_value: float | None = None
     checkpoint: str | None = None
+    init_from: dict | None = None
     created: str | None = None
 
     @property
@@ -83,10 +86,16 @@ class Provenance:
 
     def describe(self) -> str:
         """One line for people, e.g. "trained by signclip train in runs/fs (dataset fingerspelling-lexicon),
-        100 epochs, validation v2t.R@1 0.5400"."""
+        100 epochs, validation v2t.R@1 0.5400", then ", initialized from SOURCE (KIND weights, sha256 ...)"
+        when training started from another model."""
         if self.kind == "trained":
             line = f"trained by signclip train in {self.run} ({self.training_data()}), {self.epochs} epochs"
-            return line + (f", validation {self.val_metric} {self.val_value:.4f}" if self.val_value is not None else "")
+            line += f", validation {self.val_metric} {self.val_value:.4f}" if self.val_value is not None else ""
+            if self.init_from:
+                init = self.init_from
+                line += f", initialized from {init.get('source')} ({init.get('kind')} weights, sha256 "
+                line += f"{str(init.get('fingerprint'))[:12]}...)"
+            return line
         if self.kind == "converted":
             return f"converted from the MMPT checkpoint {self.checkpoint}"
         if self.kind == "untrained":

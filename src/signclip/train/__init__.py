@@ -2,7 +2,8 @@
 
 `config` holds TrainConfig and its `--set` overrides, `data` the training table and dataset,
 `distributed` the process group and all-gather, `validation` retrieval on the validation split,
-`checkpoint` the resumable checkpoints, and `loop` the Trainer. The names below are the entry points.
+`checkpoint` the resumable checkpoints, `init` the model a run starts from (`init_from`, `freeze`), and
+`loop` the Trainer. The names below are the entry points.
 """
 
 from signclip.train.config import TrainConfig, TrainingError, load_train_config, metric_direction

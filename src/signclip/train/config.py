@@ -12,7 +12,15 @@ import yaml
 from signclip.data.table import TableSource
 from signclip.dataclass_config import check_values, from_mapping, read_config_mapping, upper_bounds
 from signclip.errors import ConfigError, SignclipError
-from signclip.model.config import RENAMED_KEYS, ModelConfig, model_config
+from signclip.model.config import (
+    RENAMED_KEYS,
+    ModelConfig,
+    list_models,
+    model_config,
+    model_directory,
+    models_home,
+    read_config_file,
+)
 from signclip.model.identity import DEFAULT_MODEL
 
 LOWER_IS_BETTER = ("MedR",)
@@ -35,9 +43,18 @@ class TrainConfig:
     computed within `val_group_by` groups when set, every `eval_every` epochs. `torch_threads` > 0 sets
     torch's CPU threads (1 is fastest for small models on a busy machine; 0 keeps torch's default).
     `gradient_checkpointing` recomputes the pose encoder's transformer blocks in the backward pass
-    instead of storing them: less memory for long poses, the same gradients, more time."""
+    instead of storing them: less memory for long poses, the same gradients, more time.
 
-    model: Any = DEFAULT_MODEL
+    Fine-tuning: `init_from` names a model (a model directory, the name of one in `models_home()`, or a
+    registered name) whose weights the run starts from, text tower and temperature included. `model` may
+    then be left out (the init model's config is used, preprocess and prompt included), be a mapping
+    without `base` (keys that override the init model's config), or be a whole config; either way its
+    architecture must be the init model's (see signclip.train.init). `freeze` names parts of the pose
+    tower that keep their weights."""
+
+    model: Any = None  # None: DEFAULT_MODEL, or with init_from the init model's config
+    init_from: str | None = None
+    freeze: list[str] = field(default_factory=list)
     data: TableSource = field(default_factory=TableSource)
     augment: list = field(default_factory=list)
     output_dir: str = "runs/signclip"
@@ -69,6 +86,7 @@ class TrainConfig:
             (self.num_workers >= 0, "num_workers", "must not be negative"),
             (self.torch_threads >= 0, "torch_threads", "must not be negative"),
             (isinstance(self.augment, list), "augment", "must be a list of transform steps"),
+            (all(isinstance(name, str) for name in self.freeze), "freeze", "must be a list of pose-tower parts"),
             *upper_bounds(
                 self,
                 {
@@ -86,12 +104,36 @@ class TrainConfig:
         self.model_config()
 
     def model_config(self) -> ModelConfig:
-        """The model config `model` names (a registered name, a file, or a mapping over a `base`); ConfigError
-        naming the bad key."""
+        """The run's model config: the one `model` names (a registered name, a file, or a mapping over a
+        `base`; None: DEFAULT_MODEL), or with `init_from` the init model's config, overridden by a `model`
+        mapping without `base` or replaced by any other `model`. ConfigError naming the bad key."""
+        spec = dict(self.model) if isinstance(self.model, dict) else self.model
+        if self.init_from is not None:
+            base = init_model_config(self.init_from)
+            if spec is None:
+                return base
+            if isinstance(spec, dict) and "base" not in spec:
+                spec["base"] = base
         try:
-            return model_config(dict(self.model) if isinstance(self.model, dict) else self.model)
+            return model_config(DEFAULT_MODEL if spec is None else spec)
         except ConfigError as error:
             raise ConfigError(f"training config: model: {str(error).removeprefix('model config: ')}") from None
+
+
+def init_model_config(source: str) -> ModelConfig:
+    """The config of the model `init_from` names: a model directory (also one in `models_home()`) or a
+    registered name; ConfigError when it is neither, or a folder without a config.json."""
+    directory = model_directory(source)
+    if directory is not None:
+        if not (directory / "config.json").is_file():
+            raise ConfigError(f"training config: init_from {source!r}: not a model directory (no config.json)")
+        return read_config_file(directory / "config.json")
+    if source in list_models():
+        return model_config(source)
+    raise ConfigError(
+        f"training config: init_from {source!r}: no such model directory, and no model of that name in "
+        f"{models_home()} or among the registered ones ({', '.join(list_models())})"
+    )
 
 
 def metric_direction(name: str) -> tuple[str, str]:

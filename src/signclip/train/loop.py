@@ -3,6 +3,8 @@
 Read top to bottom:
   the manifest and its train/validation split (signclip.train.data)
   -> every pose read once and kept in memory; each epoch re-preprocesses it with seeded augmentation
+  -> the model: fresh, or another model's weights (`init_from`), parts of the pose tower maybe frozen
+     (signclip.train.init)
   -> label-unique batches (no two items of a batch share a prompt), text features cached per prompt
      when the text tower is frozen
   -> symmetric InfoNCE over the global batch (embeddings all-gathered across processes, with gradient
@@ -36,7 +38,7 @@ from signclip.data.prompts import render_prompts
 from signclip.data.sampler import LabelUniqueBatchSampler
 from signclip.data.table import read_table_poses
 from signclip.errors import naming_the_pose
-from signclip.model.hub import create_model, save_model
+from signclip.model.hub import save_model
 from signclip.model.identity import Provenance, utc_now
 from signclip.model.loss import contrastive_loss
 from signclip.model.signclip import SignCLIP
@@ -46,6 +48,7 @@ from signclip.train.checkpoint import load_checkpoint, save_checkpoint, write_me
 from signclip.train.config import LOWER_IS_BETTER, TrainConfig, TrainingError
 from signclip.train.data import PoseTextDataset, collate, load_training_table
 from signclip.train.distributed import Distributed, gather_with_grad, setup_distributed
+from signclip.train.init import start_model
 from signclip.train.validation import Validation, text_features
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -142,7 +145,8 @@ class TrainResult:
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
     """Train the model of `config` and write checkpoints, metrics and the best model to `output_dir`.
 
-    With `resume`, continue from OUTPUT_DIR/checkpoint.pt (model, optimizer, scheduler, epoch, history).
+    With `resume`, continue from OUTPUT_DIR/checkpoint.pt (model, optimizer, scheduler, epoch, history): its
+    weights replace `init_from`'s, which give only what a checkpoint leaves out (a frozen text tower).
     Run under torchrun for several processes; every process returns, only rank 0 writes files.
     """
     trainer = Trainer(config, setup_distributed(), progress)
@@ -180,7 +184,7 @@ class Trainer:
             input_features=pipeline.feature_size(poses[0]),
             name=trained_model_name(config.model, spec.name, self.output_dir),
         )
-        self.model = create_model(spec, seed=config.seed, device=context.device)
+        self.model, self.init_from = start_model(config, spec, context.device)
         if config.gradient_checkpointing:
             if not hasattr(self.model.pose_encoder, "gradient_checkpointing"):
                 raise TrainingError(
@@ -309,6 +313,7 @@ class Trainer:
             epochs=epochs,
             val_metric=self.config.val_metric if self.best is not None else None,
             val_value=self.best,
+            init_from=self.init_from,
             created=utc_now(),
         )
         save_model(self.model, self.output_dir / BEST_DIR)
