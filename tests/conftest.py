@@ -51,15 +51,14 @@ def require_shared():
     return shared_path
 
 
-@pytest.fixture(scope="session")
-def tiny_text_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local Hugging Face folder: 1-layer BERT (hidden 32) with the MiniLM tokenizer."""
+def write_tiny_bert(folder: Path, positions: int) -> Path:
+    """Write a local Hugging Face folder: a seeded 1-layer BERT (hidden 32, `positions` positions) with the
+    MiniLM tokenizer; return it."""
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     from signclip.model.text_encoder import resolve_text_model
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
     source, _ = resolve_text_model("all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
     config = BertConfig(
@@ -68,13 +67,26 @@ def tiny_text_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         num_hidden_layers=1,
         num_attention_heads=2,
         intermediate_size=64,
-        max_position_embeddings=128,
+        max_position_embeddings=positions,
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_text_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local Hugging Face folder: 1-layer BERT (hidden 32) with the MiniLM tokenizer."""
+    return write_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), positions=128)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_512(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`tiny_text_model` with BERT's 512 positions: what an `mmpt` video tower trained afresh starts from (it
+    copies the text model's weights, and its [SEP] stands at max_video_len + 1 = 257)."""
+    return write_tiny_bert(tmp_path_factory.mktemp("tiny-bert-512"), positions=512)
 
 
 @pytest.fixture(scope="session")

@@ -2,48 +2,18 @@
 
 from __future__ import annotations
 
+import layouts
 import numpy as np
-import pandas as pd
 import pytest
 
 from signclip.data.datasets import DatasetError, prepare_dataset
+from signclip.data.synthetic import synthetic_pose
 from signclip.errors import PoseFileError
 from signclip.poses.io import read_any_pose, write_pose
 
-TYPES = {"face": 468, "left_hand": 21, "pose": 33, "right_hand": 21}
-
-
-def _sequence(path, frames=3, seed=0):
-    rng = np.random.default_rng(seed)
-    rows = [
-        {"frame": 20 + f, "row_id": f"{20 + f}-{kind}-{i}", "type": kind, "landmark_index": i}
-        for f in range(frames)
-        for kind, count in TYPES.items()
-        for i in range(count)
-    ]
-    table = pd.DataFrame(rows)
-    table[["x", "y", "z"]] = rng.random((len(table), 3))
-    table.loc[table["type"] == "left_hand", ["x", "y", "z"]] = np.nan
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(path)
-    return path
-
-
-def _kaggle(root, participants=(16069, 25571, 26734, 28656), signs=("TV", "after", "airplane")):
-    lines = ["path,participant_id,sequence_id,sign"]
-    sequence = 1000
-    for participant in participants:
-        for sign in signs:
-            relative = f"train_landmark_files/{participant}/{sequence}.parquet"
-            _sequence(root / relative, seed=sequence)
-            lines.append(f"{relative},{participant},{sequence},{sign}")
-            sequence += 1
-    (root / "train.csv").write_text("\n".join(lines) + "\n")
-    return root
-
 
 def test_rows_and_signer_split(tmp_path):
-    table = prepare_dataset("asl-signs", _kaggle(tmp_path), seed=0)
+    table = prepare_dataset("asl-signs", layouts.asl_signs(tmp_path), seed=0)
     assert len(table) == 12
     assert table.attrs["split_by"] == "signer"
     assert (table.groupby("signer")["split"].nunique() == 1).all()
@@ -53,7 +23,7 @@ def test_rows_and_signer_split(tmp_path):
 
 
 def test_manifest_pose_paths_load_with_read_any_pose(tmp_path):
-    table = prepare_dataset("asl-signs", _kaggle(tmp_path), verify=True)
+    table = prepare_dataset("asl-signs", layouts.asl_signs(tmp_path), verify=True)
     pose = read_any_pose(table["pose_path"][0])
     assert pose.body.data.shape == (3, 1, 543, 3)
     assert pose.body.fps == 30
@@ -61,7 +31,7 @@ def test_manifest_pose_paths_load_with_read_any_pose(tmp_path):
 
 
 def test_read_any_pose_dispatches_on_suffix(tmp_path):
-    parquet = read_any_pose(_sequence(tmp_path / "a.parquet"))
+    parquet = read_any_pose(layouts.kaggle_sequence(tmp_path / "a.parquet"))
     same = read_any_pose(write_pose(parquet, tmp_path / "a.pose"))
     np.testing.assert_allclose(np.ma.getdata(same.body.data), np.ma.getdata(parquet.body.data))
     (tmp_path / "a.json").write_text("{}")
@@ -73,9 +43,19 @@ def test_read_any_pose_dispatches_on_suffix(tmp_path):
 
 
 def test_missing_parquet_and_wrong_layout(tmp_path):
-    _kaggle(tmp_path)
+    layouts.asl_signs(tmp_path)
     (tmp_path / "train_landmark_files" / "16069" / "1000.parquet").unlink()
     with pytest.raises(DatasetError, match=r"1000.parquet"):
         prepare_dataset("asl-signs", tmp_path)
     with pytest.raises(DatasetError, match=r"train.csv: no such file"):
         prepare_dataset("asl-signs", tmp_path / "train_landmark_files")
+
+
+def test_a_holistic_pose_written_as_a_kaggle_sequence_reads_back(tmp_path):
+    pose = synthetic_pose(gloss=2, signer=1)
+    back = read_any_pose(layouts.kaggle_sequence_of(pose, tmp_path / "s.parquet"))
+    present = pose.body.confidence[:, 0] > 0
+    assert (back.body.confidence[:, 0] > 0).tolist() == present.tolist()
+    np.testing.assert_allclose(
+        np.ma.getdata(back.body.data)[:, 0][present], np.ma.getdata(pose.body.data)[:, 0][present], atol=1e-3
+    )

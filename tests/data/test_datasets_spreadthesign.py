@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
+import layouts
 import pytest
 
 from signclip.data.datasets import DatasetError, prepare_dataset
-from signclip.data.synthetic import synthetic_pose
-from signclip.poses.io import write_pose
-
-
-def _export(root, lines, pose_folder="poses"):
-    (root / "index.csv").write_text("\n".join(lines) + "\n")
-    for line in lines[1:]:
-        name = next(part for part in line.split(",") if part.endswith(".pose"))
-        write_pose(synthetic_pose(len(name) % 8, 0), root / pose_folder / name)
-    return root
 
 
 def test_locales_and_codes(tmp_path):
-    _export(
+    layouts.spreadthesign(
         tmp_path,
         [
             "pose_path,language,text",
@@ -37,7 +28,7 @@ def test_locales_and_codes(tmp_path):
 
 
 def test_explicit_columns_pose_dir_and_split_lists(tmp_path):
-    _export(
+    layouts.spreadthesign(
         tmp_path,
         [
             "id,path,signed_language,spoken_language,word",
@@ -56,7 +47,7 @@ def test_explicit_columns_pose_dir_and_split_lists(tmp_path):
 
 
 def test_unknown_language_and_missing_columns(tmp_path):
-    _export(tmp_path, ["pose_path,language,text", "poses/1.pose,xx.yy,house", "poses/2.pose,en.us,tree"])
+    layouts.spreadthesign(tmp_path, ["pose_path,language,text", "poses/1.pose,xx.yy,house", "poses/2.pose,en.us,tree"])
     with pytest.raises(DatasetError, match=r"unknown language 'xx.yy'"):
         prepare_dataset("spreadthesign", tmp_path)
     (tmp_path / "index.csv").write_text("video,language,text\nv.mp4,en.us,house\n")

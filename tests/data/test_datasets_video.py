@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import layouts
 import pandas as pd
 import pytest
 
@@ -13,30 +14,9 @@ from signclip.data.synthetic import synthetic_pose
 from signclip.errors import ConfigError
 from signclip.poses.io import write_pose
 
-VIDEO = b"\x00\x00\x00\x18ftypmp42"
-
-
-def _touch(path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(VIDEO)
-    return path
-
-
-# ----------------------------------------------------------------------------- rwth-fingerspelling
-
-
-def _rwth(root, signers=(1, 2, 3, 4), letters=("a", "sch", "ae", "3"), folders=None):
-    for signer in signers:
-        for letter in letters:
-            for session in (1, 2):
-                for camera in ("cam1", "cam2"):
-                    folder = folders[session] if folders else "."
-                    _touch(root / folder / f"{signer}_{letter}_{session}_{camera}.mpg")
-    return root
-
 
 def test_rwth_fingerspelling_cam2_signer_split(tmp_path):
-    table = prepare_dataset("rwth-fingerspelling", _rwth(tmp_path), seed=0)
+    table = prepare_dataset("rwth-fingerspelling", layouts.rwth_fingerspelling(tmp_path), seed=0)
     assert len(table) == 4 * 4 * 2
     assert table["id"].str.endswith("_cam2").all()
     assert table.attrs["split_by"] == "signer"
@@ -46,7 +26,7 @@ def test_rwth_fingerspelling_cam2_signer_split(tmp_path):
 
 
 def test_rwth_fingerspelling_options_and_official_folders(tmp_path):
-    _rwth(tmp_path, folders={1: "train", 2: "test"})
+    layouts.rwth_fingerspelling(tmp_path, folders={1: "train", 2: "test"})
     table = prepare_dataset("rwth-fingerspelling", tmp_path, options={"camera": "all"})
     assert len(table) == 4 * 4 * 2 * 2
     assert table.attrs["split_by"] == "official"
@@ -57,7 +37,7 @@ def test_rwth_fingerspelling_options_and_official_folders(tmp_path):
 
 
 def test_rwth_fingerspelling_split_lists_and_poses(tmp_path):
-    _rwth(tmp_path)
+    layouts.rwth_fingerspelling(tmp_path)
     names = sorted(p.name for p in tmp_path.glob("*_cam2.mpg"))
     (tmp_path / "train.txt").write_text("\n".join(n for n in names if "_1_" in n))
     (tmp_path / "test.txt").write_text("\n".join(n for n in names if "_2_" in n))
@@ -69,9 +49,9 @@ def test_rwth_fingerspelling_split_lists_and_poses(tmp_path):
 
 
 def test_rwth_fingerspelling_bad_names(tmp_path):
-    _rwth(tmp_path, signers=(1, 2, 3))
-    _touch(tmp_path / "holiday.mpg")
-    _touch(tmp_path / "1_qu_1_cam2.mpg")
+    layouts.rwth_fingerspelling(tmp_path, signers=(1, 2, 3))
+    layouts.touch_video(tmp_path / "holiday.mpg")
+    layouts.touch_video(tmp_path / "1_qu_1_cam2.mpg")
     with pytest.raises(DatasetError, match="2 problems") as error:
         prepare_dataset("rwth-fingerspelling", tmp_path)
     assert "holiday.mpg" in str(error.value) and "unknown gesture 'qu'" in str(error.value)
@@ -84,24 +64,8 @@ def test_rwth_fingerspelling_bad_names(tmp_path):
 # ----------------------------------------------------------------------------- asl-citizen
 
 
-def _asl_citizen(root):
-    header = "Participant ID,Video file,Gloss,ASL-LEX Code\n"
-    splits = {
-        "train": [("P1", "111-APPLE.mp4", "APPLE"), ("P1", "112-GO2.mp4", "GO2"), ("P2", "113-APPLE.mp4", "APPLE")],
-        "val": [("P3", "211-GO2.mp4", "GO2")],
-        "test": [("P4", "311-APPLE.mp4", "APPLE"), ("P4", "312-GO2.mp4", "GO2")],
-    }
-    for split, rows in splits.items():
-        lines = [f"{p},{video},{gloss},A_01_001\n" for p, video, gloss in rows]
-        (root / "splits").mkdir(exist_ok=True)
-        (root / "splits" / f"{split}.csv").write_text(header + "".join(lines))
-        for _, video, _ in rows:
-            _touch(root / "videos" / video)
-    return root
-
-
 def test_asl_citizen_official_split(tmp_path):
-    table = prepare_dataset("asl-citizen", _asl_citizen(tmp_path)).set_index("id")
+    table = prepare_dataset("asl-citizen", layouts.asl_citizen(tmp_path)).set_index("id")
     assert table.attrs["split_by"] == "official"
     assert table.loc["112-GO2", "gloss"] == "GO2" and table.loc["112-GO2", "text"] == "go"
     assert table.loc["211-GO2", "split"] == "val" and table.loc["312-GO2", "signer"] == "P4"
@@ -109,7 +73,7 @@ def test_asl_citizen_official_split(tmp_path):
 
 
 def test_asl_citizen_missing_videos_and_layout(tmp_path):
-    _asl_citizen(tmp_path)
+    layouts.asl_citizen(tmp_path)
     (tmp_path / "videos" / "113-APPLE.mp4").unlink()
     with pytest.raises(DatasetError, match=r"video file missing: .*113-APPLE.mp4"):
         prepare_dataset("asl-citizen", tmp_path)
@@ -120,24 +84,8 @@ def test_asl_citizen_missing_videos_and_layout(tmp_path):
 # ----------------------------------------------------------------------------- sem-lex
 
 
-def _sem_lex(root):
-    lines = [
-        "video_id,signer_id,duration,split,label_type,label",
-        "v1,s1,1.2,train,asllex,last_year",
-        "v2,s2,1.0,train,asllex,think_chin_2",
-        "v3,s3,0.9,val,asllex,apple",
-        "v4,s4,1.1,test,asllex,apple",
-        "v1,s1,1.2,train,asllex,last_year",
-    ]
-    (root / "sem-lex-metadata.csv").write_text("\n".join(lines) + "\n")
-    for video in ("v1", "v2", "v3", "v4"):
-        _touch(root / "videos" / f"{video}.mp4")
-    write_pose(synthetic_pose(0, 0), root / "poses" / "v2.pose")
-    return root
-
-
 def test_sem_lex_rows(tmp_path):
-    table = prepare_dataset("sem-lex", _sem_lex(tmp_path)).set_index("id")
+    table = prepare_dataset("sem-lex", layouts.sem_lex(tmp_path)).set_index("id")
     assert len(table) == 4
     assert table.loc["v1", "text"] == "last year" and table.loc["v1", "gloss"] == "last_year"
     assert table.loc["v2", "text"] == "think chin"
@@ -146,7 +94,7 @@ def test_sem_lex_rows(tmp_path):
 
 
 def test_sem_lex_conflicting_duplicates(tmp_path):
-    _sem_lex(tmp_path)
+    layouts.sem_lex(tmp_path)
     metadata = tmp_path / "sem-lex-metadata.csv"
     metadata.write_text(metadata.read_text() + "v3,s3,0.9,test,asllex,pear\n")
     with pytest.raises(DatasetError, match="v3 listed again"):
@@ -194,7 +142,7 @@ def _wlasl(root):
     ]
     (root / "WLASL_v0.3.json").write_text(json.dumps(entries))
     for number in range(1, 6):
-        _touch(root / "videos" / f"0000{number}.mp4")
+        layouts.touch_video(root / "videos" / f"0000{number}.mp4")
     return root
 
 
@@ -233,6 +181,6 @@ def test_official_split_can_be_overridden(tmp_path):
     table = prepare_dataset("wlasl", _wlasl(tmp_path), split_by="signer", seed=0)
     assert (table.groupby("signer")["split"].nunique() == 1).all()
     with pytest.raises(SplitError, match="no official split"):
-        prepare_dataset("rwth-fingerspelling", _rwth(tmp_path / "rwth"), split_by="official")
+        prepare_dataset("rwth-fingerspelling", layouts.rwth_fingerspelling(tmp_path / "rwth"), split_by="official")
     with pytest.raises(ConfigError, match="fraction"):
         prepare_dataset("wlasl", tmp_path, val_fraction=0.6, test_fraction=0.6)

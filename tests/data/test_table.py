@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import layouts
 import pytest
 
 from signclip.data.synthetic import generate_dataset
@@ -51,3 +52,14 @@ def test_an_adapter_that_writes_poses_gets_a_work_folder(tmp_path, monkeypatch):
     assert Path(table["pose_path"].iloc[0]).is_relative_to(tmp_path / "home" / "datasets" / "rwth-boston-104")
     in_run = load_table(TableSource(dataset="rwth-boston-104", root=str(BOSTON)), tmp_path / "run")
     assert Path(in_run["pose_path"].iloc[0]).is_relative_to(tmp_path / "run" / "data" / "poses")
+
+
+def test_a_video_dataset_gets_its_extracted_poses_from_poses_dir(tmp_path):
+    root = layouts.asl_citizen(tmp_path / "asl-citizen", poses_dir=tmp_path / "poses")
+    (tmp_path / "poses" / "113-APPLE.pose").unlink()
+    table = load_table(TableSource(dataset="asl-citizen", root=str(root), poses_dir=str(tmp_path / "poses")))
+    poses = table.set_index("id")["pose_path"]
+    assert poses["111-APPLE"] == str(tmp_path / "poses" / "111-APPLE.pose") and poses["113-APPLE"] == ""
+    assert (load_table(TableSource(dataset="asl-citizen", root=str(root)))["pose_path"] == "").all()
+    with pytest.raises(ConfigError, match=r"data\.poses_dir goes with data\.dataset"):
+        load_table(TableSource(manifest="m.csv", poses_dir=str(tmp_path / "poses")))

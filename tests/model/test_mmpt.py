@@ -33,7 +33,7 @@ from signclip.errors import ConfigError, ModelFileError
 from signclip.evaluate import evaluate_model, retrieval_metrics
 from signclip.model.config import model_config
 from signclip.model.convert_mmpt import CheckpointError, convert_checkpoint, model_locations, read_checkpoint
-from signclip.model.hub import load_model
+from signclip.model.hub import create_model, load_model
 from signclip.poses import holistic
 from signclip.poses.io import pose_from_array
 from signclip.poses.transforms import Pipeline, anonymize_pose
@@ -327,6 +327,29 @@ def test_a_released_model_that_is_not_converted_says_where_to_get_it(tmp_path, m
         load_model("signclip-e7.2")
     assert main(["models", "signclip-e7.2"]) == 0
     assert "--tokenizer bert-base-cased" in capsys.readouterr().out
+
+
+def test_a_fresh_mmpt_model_starts_both_towers_from_the_pretrained_text_model(tiny_bert_512):
+    """As the original's MMBertForEncoder.from_pretrained(bert_name): the video tower's BERT embeddings and first
+    layers are the text model's; layers beyond it and the VideoTokenMLP start random."""
+    fresh = {
+        "base": "signclip-e7.2",
+        "name": "fresh-mmpt",
+        "tower_dim": 32,
+        "text_encoder": {"name": str(tiny_bert_512)},
+        "pose_encoder": {"hidden_size": 32, "heads": 2, "intermediate_size": 64, "layers": 2, "vocab_size": 30522},
+    }
+    model = create_model(fresh)
+    text, video = model.text_encoder.model.state_dict(), model.pose_encoder.bert.state_dict()
+    shared = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight", "pooler.dense.weight"]
+    for key in [*shared, "encoder.layer.0.attention.self.query.weight", "encoder.layer.0.output.dense.bias"]:
+        assert torch.equal(video[key], text[key]), key
+    assert "encoder.layer.1.attention.self.query.weight" not in text  # the 1-layer text model: layer 1 stays random
+    assert model.provenance.kind == "untrained" and model.embed_poses([synthetic_pose(0, 0)]).shape == (1, 32)
+    with pytest.raises(ConfigError, match=r"word_embeddings\.weight is \(28996, 32\).*\(30522, 32\)"):
+        create_model({**fresh, "pose_encoder": {**fresh["pose_encoder"], "vocab_size": 28996}})
+    with pytest.raises(ConfigError, match=r"no untrained form.*give the model another `name`"):
+        create_model({**fresh, "name": "signclip-e7.2"})
 
 
 def test_the_release_configs_describe_the_original_models():

@@ -30,8 +30,9 @@ class TableSource:
     `split_by` (random, signer, language, official) re-splits the rows with `seed`, `val_fraction`,
     `test_fraction`; `hold_out` ({column: [values]}) puts the matching rows in `val_split` and all
     others in `train_split` (e.g. {signed_language: [gsg, swl]} for a leave-languages-out split).
-    `spoken_language` / `signed_language` fill the rows that have none. Relative paths are relative to
-    the working directory.
+    `spoken_language` / `signed_language` fill the rows that have none. `poses_dir` (with `dataset`): a
+    folder of `<video name>.pose` files extracted from the dataset's videos, attached to its video rows
+    (ASL Citizen and WLASL ship videos only). Relative paths are relative to the working directory.
     """
 
     dataset: str | None = None
@@ -47,10 +48,12 @@ class TableSource:
     val_split: str | None = "val"
     spoken_language: str | None = None
     signed_language: str | None = None
+    poses_dir: str | None = None
 
     def adapter_settings(self) -> dict[str, Any]:
-        """The settings a dataset adapter takes (`prepare_dataset` keywords): split, seed, fractions, languages."""
-        names = ("split_by", "seed", "val_fraction", "test_fraction", "spoken_language", "signed_language")
+        """The settings a dataset adapter takes (`prepare_dataset` keywords): split, seed, fractions, languages,
+        the folder of extracted poses."""
+        names = ("split_by", "seed", "val_fraction", "test_fraction", "spoken_language", "signed_language", "poses_dir")
         return {name: getattr(self, name) for name in names}
 
     def check(self, context: str = "data") -> None:
@@ -63,6 +66,8 @@ class TableSource:
             )
         if self.dataset and not self.root:
             raise ConfigError(f"{context}: data.dataset {self.dataset!r} needs data.root")
+        if self.poses_dir and not self.dataset:
+            raise ConfigError(f"{context}: data.poses_dir goes with data.dataset (a manifest holds its pose paths)")
 
 
 def load_table(source: TableSource, work_dir: str | os.PathLike | None = None, generate: bool = True) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """The original SignCLIP architecture (VideoCLIP's `MMFusionSeparate` in fairseq/MMPT) on current transformers.
 
-It runs the released checkpoints (E7.2, FingerCLIP) once `signclip convert-mmpt` has imported them.
-Read top to bottom:
+It runs the released checkpoints (E7.2, FingerCLIP) once `signclip convert-mmpt` has imported them, and
+trains afresh (`build_mmpt` without a saved model) from a pretrained BERT, as the original did. Read top to
+bottom:
 
   pose frames (B, T, F) --VideoTokenMLP: Linear -> GELU -> LayerNorm -> Linear--> video tokens (B, T, H)
   [CLS] video tokens [SEP] --BERT video tower (N layers)--> hidden states (B, T + 2, H)
@@ -33,7 +34,7 @@ from torch import nn
 
 from signclip.dataclass_config import check_values, upper_bounds
 from signclip.errors import ConfigError
-from signclip.model.config import MAX_LAYERS, MAX_SIZE, Architecture, ModelConfig, models_home
+from signclip.model.config import MAX_LAYERS, MAX_SIZE, Architecture, ModelConfig, list_models, models_home
 from signclip.model.signclip import SignCLIP
 from signclip.model.text_encoder import TextEncoder
 
@@ -194,16 +195,19 @@ class MMPTPoseEncoder(nn.Module):
 
 
 def build_mmpt(config: ModelConfig, text_source: str | Path | None = None) -> SignCLIP:
-    """Build the `mmpt` architecture from a saved model's `text_encoder/` folder (`text_source`).
+    """Build the `mmpt` architecture: from a saved model's `text_encoder/` folder (`text_source`; the weights
+    come from model.safetensors or `convert-mmpt`), or, with no `text_source`, fresh for training as the
+    original started: both towers from the pretrained `text_encoder.name` (see `start_from_text_model`).
 
-    The towers' weights are untrained here; they come from `model.safetensors` or `convert-mmpt`. With no
-    `text_source` there is nothing meaningful to build (the released weights are the point of this
-    architecture), so a ConfigError says where to download the checkpoint and how to convert it.
+    A released model's name (signclip-e7.2, fingerclip: the registered `mmpt` configs) has no untrained form,
+    since its weights are the point: without a `text_source` a ConfigError says where to download the
+    checkpoint and how to convert it.
     """
-    if text_source is None:
+    if text_source is None and (config.name in RELEASES or config.name in list_models()):
         raise ConfigError(
             f"model {config.name!r} (architecture mmpt) is an original SignCLIP checkpoint and has no untrained "
-            f"form, and {models_home() / config.name} holds no converted copy; {how_to_get(config.name)}"
+            f"form, and {models_home() / config.name} holds no converted copy; {how_to_get(config.name)}. To "
+            "train this architecture afresh, give the model another `name`"
         )
     pose_config = config.pose_encoder
     if config.towers != 1:
@@ -218,15 +222,40 @@ def build_mmpt(config: ModelConfig, text_source: str | Path | None = None) -> Si
             f"model config {config.name!r}: max_frames {config.max_frames} exceeds pose_encoder.max_video_len "
             f"{pose_config.max_video_len}"
         )
-    text_encoder = TextEncoder.from_folder(text_source, config.text_encoder, frozen=config.freeze_text)
+    if text_source is None:
+        text_encoder = TextEncoder.pretrained(config.text_encoder, frozen=config.freeze_text)
+    else:
+        text_encoder = TextEncoder.from_folder(text_source, config.text_encoder, frozen=config.freeze_text)
     if text_encoder.output_dim != config.tower_dim:
         raise ConfigError(
-            f"model config {config.name!r}: the text tower in {text_source} has hidden size "
-            f"{text_encoder.output_dim}, the video tower {config.tower_dim}; both must match"
+            f"model config {config.name!r}: the text tower {text_source or config.text_encoder.name} has hidden "
+            f"size {text_encoder.output_dim}, the video tower {config.tower_dim}; both must match"
         )
     tokenizer = text_encoder.tokenizer
     pose_encoder = MMPTPoseEncoder(pose_config, config.input_features, tokenizer.cls_token_id, tokenizer.sep_token_id)
+    if text_source is None:
+        start_from_text_model(pose_encoder.bert, text_encoder.model, config.name)
     return SignCLIP(config, pose_encoder, text_encoder, pose_projection=nn.Identity(), text_projection=nn.Identity())
+
+
+def start_from_text_model(video_bert: nn.Module, text_model: nn.Module, name: str) -> list[str]:
+    """Copy the pretrained text transformer's weights into the video tower's BERT, as the original's
+    `MMBertForEncoder.from_pretrained(bert_name)` did: the embeddings, the first layers (a video tower with
+    more layers than the text model keeps the others random) and the pooler; the VideoTokenMLP stays random.
+    Returns the keys copied. ConfigError naming the tensor when one of the same name has another shape
+    (e.g. `pose_encoder.vocab_size` or `max_position_embeddings` not the text model's)."""
+    source = text_model.state_dict()
+    target = video_bert.state_dict()
+    shared = [key for key in target if key in source]
+    for key in shared:
+        if source[key].shape != target[key].shape:
+            raise ConfigError(
+                f"model config {name!r}: the video tower starts from the text model's weights, but its {key} is "
+                f"{tuple(target[key].shape)} and the text model's {tuple(source[key].shape)}; set pose_encoder "
+                "sizes (vocab_size, max_position_embeddings, type_vocab_size, intermediate_size) to the text model's"
+            )
+    video_bert.load_state_dict({key: source[key] for key in shared}, strict=False)
+    return shared
 
 
 ARCHITECTURE = Architecture(pose_encoder_config=MMPTConfig, build=build_mmpt)
