@@ -1,7 +1,8 @@
 """`signclip index add --engine ray`: the indexing pipeline with its heavy stages on Ray Data.
 
 1. items are stored and video rows extracted to poses on Ray's CPU actors (`index_manifest` with
-   `embed=False` and the Ray job runner: the same items, keys and pose files as the local path);
+   `embed=False` and the Ray job runner: the same items, keys and pose files as the local path), and
+   with `segment`, recordings segmented on Ray actors (GPUs when the cluster has them);
 2. the items the model has not embedded yet are embedded on Ray actors (GPUs when the cluster has
    them) into Parquet shards under `<store home>/shards/<dataset>/<model>/`;
 3. this run's shards are bulk-loaded with binary COPY (all of the folder's when a stopped run left
@@ -20,6 +21,7 @@ import pandas as pd
 from signclip.cluster.embed import embed_manifest
 from signclip.cluster.engine import RayOptions
 from signclip.cluster.extract import ray_runner
+from signclip.cluster.segment import ray_segment_runner
 from signclip.search.bulk import LoadReport, load_embeddings
 from signclip.search.indexer import IndexOptions, IndexReport, index_manifest
 from signclip.search.store import Store
@@ -45,8 +47,13 @@ def index_on_ray(
     started = time.perf_counter()
     ray = ray or RayOptions()
     model = load_model(model_source)
+    options = options or IndexOptions()
     options = dataclasses.replace(
-        options or IndexOptions(), extract_runner=ray_runner(ray), embed=False, model_source=str(model_source)
+        options,
+        extract_runner=ray_runner(ray),
+        segment_runner=ray_segment_runner(ray, options.workers),
+        embed=False,
+        model_source=str(model_source),
     )
     report = index_manifest(store, dataset, manifest, model, options)
     pending = store.items(dataset, pending_model=None if options.force else model.name)

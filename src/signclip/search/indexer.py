@@ -26,7 +26,7 @@ from signclip.model.identity import model_fingerprint
 from signclip.poses.extract import JobRunner
 from signclip.poses.io import read_any_pose
 from signclip.search.extraction import extract_video_poses
-from signclip.search.segmenting import segment_recordings
+from signclip.search.segmenting import SegmentRunner, segment_recordings
 from signclip.search.store import Store
 from signclip.segment.registry import DEFAULT_SEGMENTER
 
@@ -54,7 +54,8 @@ class IndexOptions:
     was); `model_source` (the model's directory or registered name) is stored with a new model so a
     later search can load it. With `segment`, each row is a recording and every `level` segment
     `segmenter` finds in it becomes an item (see segmenting.py). `extract_runner` runs pose extraction
-    (default: the local process pool; `signclip.cluster.extract.ray_runner` for Ray). With `embed` False
+    (default: the local process pool; `signclip.cluster.extract.ray_runner` for Ray), `segment_runner`
+    segmentation (default: this process; `signclip.cluster.segment.ray_segment_runner`). With `embed` False
     the run stops once the items are stored and their poses extracted (the Ray pipeline then embeds them
     into shards and bulk-loads them).
     """
@@ -70,6 +71,7 @@ class IndexOptions:
     segmenter: str = DEFAULT_SEGMENTER
     level: str = "sign"
     extract_runner: JobRunner | None = None
+    segment_runner: SegmentRunner | None = None
     embed: bool = True
 
 
@@ -177,7 +179,15 @@ def _segments_of(manifest: pd.DataFrame, options: IndexOptions, poses_dir: Path,
         raise SignclipError(f"unknown segment level {options.level!r}; choose one of {list(LEVELS)}")
     segmenter = load_segmenter(options.segmenter)
     segmented = segment_recordings(
-        manifest, segmenter, options.level, poses_dir, options.workers, options.progress, options.extract_runner
+        manifest,
+        segmenter,
+        options.level,
+        poses_dir,
+        options.workers,
+        options.progress,
+        options.extract_runner,
+        options.segment_runner,
+        options.segmenter,
     )
     if options.all_or_nothing and (segmented.failed or segmented.unsegmented):
         key, message = (segmented.failed or segmented.unsegmented)[0]

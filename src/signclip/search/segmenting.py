@@ -12,6 +12,7 @@ are not copied: they describe the recording, not each segment.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ class SegmentedRecordings:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
+SegmentRunner = Callable[[list[dict[str, Any]], str, str], list[dict[str, Any]]]
+"""Segments records elsewhere (e.g. on Ray actors): (records, segmenter name or directory, level) -> one
+`segment_record` outcome per record, in any order (each names its record's `id`)."""
+
+
 def segment_recordings(
     manifest: pd.DataFrame,
     segmenter: Any,
@@ -48,34 +54,59 @@ def segment_recordings(
     workers: int | None = None,
     progress: bool = True,
     runner: JobRunner | None = None,
+    segment_runner: SegmentRunner | None = None,
+    segmenter_source: str | None = None,
 ) -> SegmentedRecordings:
     """Turn each recording of `manifest` into rows of its `level` segments under `segmenter` (a loaded
     Segmenter); a recording without a pose file is extracted first (by `runner`, default the local
-    pool). Recordings that cannot be read or segmented are reported, not fatal."""
+    pool). With `segment_runner`, the recordings are segmented by it (with `segmenter_source`, the name
+    or directory `segmenter` was loaded from) instead of in this process. Recordings that cannot be read
+    or segmented are reported, not fatal."""
     recordings = normalize_manifest(manifest, source="recordings")
     result = SegmentedRecordings(rows=pd.DataFrame(), recordings=len(recordings))
     pose_paths = _recording_poses(recordings, poses_dir, workers, progress, runner, result)
+    records = [
+        {**record, "pose_path": pose_paths[record["id"]]}
+        for record in recordings.to_dict(orient="records")
+        if record["id"] in pose_paths
+    ]
+    if segment_runner is not None:
+        by_key = {
+            outcome["id"]: outcome for outcome in segment_runner(records, segmenter_source or segmenter.name, level)
+        }
+        outcomes = [by_key[record["id"]] for record in records]
+    else:
+        bar = tqdm(records, desc="segmenting", unit="recording", disable=not progress)
+        outcomes = [segment_record(record, segmenter, level) for record in bar]
     rows: list[dict[str, Any]] = []
-    for record in tqdm(recordings.to_dict(orient="records"), desc="segmenting", unit="recording", disable=not progress):
-        key = record["id"]
-        if key not in pose_paths:
+    for outcome in outcomes:
+        if outcome["error"]:
+            result.failed.append((outcome["id"], outcome["error"]))
             continue
-        record["pose_path"] = pose_paths[key]
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                pose = read_item_pose(record, allow_nan=True)
-                segments = segmenter.segment(pose)[level]
-            except SignclipError as error:
-                result.failed.append((key, str(error)))
-                continue
-        if not segments:
-            reason = "; ".join(str(w.message) for w in caught) or f"the segmenter found no {level} segments"
-            result.unsegmented.append((key, reason))
-        offset = _offset_ms(record, float(pose.body.fps))
-        rows += [_segment_row(record, segment, n, offset, segmenter.name) for n, segment in enumerate(segments, 1)]
+        if outcome["unsegmented"]:
+            result.unsegmented.append((outcome["id"], outcome["unsegmented"]))
+        rows += outcome["rows"]
     result.rows = pd.DataFrame(rows, columns=[*recordings.columns, "metadata"])
     return result
+
+
+def segment_record(record: dict[str, Any], segmenter: Any, level: str) -> dict[str, Any]:
+    """Segment one recording (a manifest record with its pose_path): {"id", "rows": its segment rows,
+    "error": why it could not be read or segmented ("" if it could), "unsegmented": why it has no
+    segments ("" if it has some)}."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            pose = read_item_pose(record, allow_nan=True)
+            segments = segmenter.segment(pose)[level]
+        except SignclipError as error:
+            return {"id": record["id"], "rows": [], "error": str(error), "unsegmented": ""}
+    reason = ""
+    if not segments:
+        reason = "; ".join(str(w.message) for w in caught) or f"the segmenter found no {level} segments"
+    offset = _offset_ms(record, float(pose.body.fps))
+    rows = [_segment_row(record, segment, n, offset, segmenter.name) for n, segment in enumerate(segments, 1)]
+    return {"id": record["id"], "rows": rows, "error": "", "unsegmented": reason}
 
 
 def _recording_poses(

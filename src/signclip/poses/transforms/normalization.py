@@ -99,6 +99,13 @@ class ScaleZ:
         return with_body(pose, data, confidence)
 
 
+def hand_point_slices(pose: Pose) -> list[tuple[int, slice]]:
+    """(the wrist's point index, the slice of the hand's 21 points) for each hand the pose has."""
+    index = point_index(pose.header)
+    starts = [index[(hand, "WRIST")] for hand in holistic.HANDS if (hand, "WRIST") in index]
+    return [(start, slice(start, start + 21)) for start in starts]
+
+
 @dataclass(frozen=True)
 class NormalizeHands3D:
     """Put each hand in its own frame: wrist at the origin, palm (wrist, index MCP, pinky MCP) in the
@@ -112,12 +119,7 @@ class NormalizeHands3D:
         data, confidence = first_person(pose)
         if data.shape[-1] < 3:
             raise PoseLayoutError("3D hand normalization needs x, y and z coordinates")
-        index = point_index(pose.header)
-        for hand in holistic.HANDS:
-            if (hand, "WRIST") not in index:
-                continue
-            start = index[(hand, "WRIST")]
-            points = slice(start, start + 21)
+        for start, points in hand_point_slices(pose):
             hand_data = data[:, 0, points, :3]
             wrist, middle = hand_data[:, 0], hand_data[:, 9]
             index_mcp, pinky = hand_data[:, 5], hand_data[:, 17]
@@ -145,12 +147,7 @@ class NormalizeHands2D:
 
     def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
         data, confidence = first_person(pose)
-        index = point_index(pose.header)
-        for hand in holistic.HANDS:
-            if (hand, "WRIST") not in index:
-                continue
-            start = index[(hand, "WRIST")]
-            points = slice(start, start + 21)
+        for start, points in hand_point_slices(pose):
             relative = data[:, 0, points, :2] - data[:, 0, start : start + 1, :2]
             radius = np.linalg.norm(relative, axis=-1).mean(axis=-1)
             valid = present_mask(confidence[:, 0, start]) & (radius > 1e-9)
