@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from signclip.cluster.embed import embed_manifest
-from signclip.cluster.engine import RayOptions
+from signclip.cluster.engine import RayOptions, ray_session
 from signclip.cluster.extract import ray_runner
 from signclip.cluster.segment import ray_segment_runner
 from signclip.search.bulk import LoadReport, load_embeddings
@@ -55,19 +55,22 @@ def index_on_ray(
         embed=False,
         model_source=str(model_source),
     )
-    report = index_manifest(store, dataset, manifest, model, options)
-    pending = store.items(dataset, pending_model=None if options.force else model.name)
-    pending = pending[pending["item_id"].isin(report.item_ids) & (pending["pose_path"] != "")]
-    shards = Path(shards_dir) if shards_dir is not None else store.home / "shards" / dataset / model.name
-    rows = pending.rename(columns={"key": "id"})
-    embedding = embed_manifest(rows, model_source, shards, ray, actors=options.workers, batch_size=options.batch_size)
-    report.failed += embedding.failed
-    load = None
-    if embedding.embedded or embedding.skipped:
-        # Only this run's shards, unless pending items sat in older ones (a run stopped before loading).
-        to_load = [shards] if embedding.skipped else embedding.shards
-        load = load_embeddings(store, dataset, to_load, model_source=str(model_source))
-        report.embedded = embedding.embedded
-        report.index_built = True
+    with ray_session(ray):  # one Ray for every stage (each would otherwise start its own)
+        report = index_manifest(store, dataset, manifest, model, options)
+        pending = store.items(dataset, pending_model=None if options.force else model.name)
+        pending = pending[pending["item_id"].isin(report.item_ids) & (pending["pose_path"] != "")]
+        shards = Path(shards_dir) if shards_dir is not None else store.home / "shards" / dataset / model.name
+        rows = pending.rename(columns={"key": "id"})
+        embedding = embed_manifest(
+            rows, model_source, shards, ray, actors=options.workers, batch_size=options.batch_size
+        )
+        report.failed += embedding.failed
+        load = None
+        if embedding.embedded or embedding.skipped:
+            # Only this run's shards, unless pending items sat in older ones (a run stopped before loading).
+            to_load = [shards] if embedding.skipped else embedding.shards
+            load = load_embeddings(store, dataset, to_load, model_source=str(model_source))
+            report.embedded = embedding.embedded
+            report.index_built = True
     report.seconds = time.perf_counter() - started
     return report, load
