@@ -103,3 +103,20 @@ def test_a_video_is_extracted_once_and_segmented(store, fixtures_dir, embedder, 
     assert (items["start_ms"] < items["end_ms"]).all() and (items["end_ms"] <= 58 / 29.9 * 1000).all()
     rerun = segment_index(store, manifest, embedder, tmp_path)
     assert (rerun.extracted, rerun.embedded, rerun.already_embedded) == (0, 0, report.items)
+
+
+def test_a_recording_re_segmented_into_fewer_segments_leaves_no_stale_items(store, fixtures_dir, embedder, tmp_path):
+    recording = str(fixtures_dir / "continuous_signing.pose")
+    whole = {"id": "story", "pose_path": recording}
+    other = {"id": "story#2", "pose_path": recording}  # a key that merely starts like story's segments
+    assert segment_index(store, pd.DataFrame([whole, other]), embedder, tmp_path).items == 6
+    shorter = {**whole, "start_ms": 0.0, "end_ms": 1300.0}  # frames 0-38: only dgs-2023's first sign or two
+    report = segment_index(store, pd.DataFrame([shorter]), embedder, tmp_path)
+    keys = set(store.items("long")["key"])
+    assert 1 <= report.items < 3 and report.removed == 3 - report.items
+    assert {k for k in keys if k.startswith("story#sign")} == {f"story#sign{n}" for n in range(1, report.items + 1)}
+    assert {f"story#2#sign{n}" for n in (1, 2, 3)} <= keys  # another recording's segments are kept
+    assert f"removed {report.removed} stored segments" in "\n".join(report.lines())
+    broken = {"id": "story#2", "pose_path": str(tmp_path / "gone.pose")}
+    assert segment_index(store, pd.DataFrame([broken]), embedder, tmp_path).removed == 0  # failed: nothing lost
+    assert {f"story#2#sign{n}" for n in (1, 2, 3)} <= set(store.items("long")["key"])

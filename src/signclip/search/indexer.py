@@ -20,6 +20,7 @@ import pandas as pd
 from pose_format import Pose
 from tqdm import tqdm
 
+from signclip.data.manifest import normalize_manifest
 from signclip.data.table import read_item_pose
 from signclip.errors import SignclipError
 from signclip.model.identity import model_fingerprint
@@ -88,6 +89,7 @@ class IndexReport:
     unsegmented: list[tuple[str, str]] = field(default_factory=list)
     embedded: int = 0
     already_embedded: int = 0
+    removed: int = 0
     extracted: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     item_ids: list[int] = field(default_factory=list)
@@ -107,6 +109,8 @@ class IndexReport:
             f"embedded {self.embedded} now ({rate:.1f} items/s), {self.already_embedded} already embedded, "
             f"{self.extracted} videos extracted to poses, {len(self.failed)} failed",
         ]
+        if self.removed:
+            lines.append(f"removed {self.removed} stored segments that re-segmented recordings no longer have")
         if self.index_built:
             lines.append("built the HNSW index for this model")
         lines += [f"no segments: {key}: {message}" for key, message in self.unsegmented[:20]]
@@ -136,19 +140,22 @@ def index_manifest(
     started = time.perf_counter()
     report = IndexReport(dataset=dataset, model=embedder.name, items=len(manifest))
     poses_dir = Path(options.poses_dir) if options.poses_dir is not None else store.home / "poses" / dataset
+    segmented: list[str] = []
     if options.segment:
-        manifest = _segments_of(manifest, options, poses_dir, report)
+        manifest, segmented = _segments_of(manifest, options, poses_dir, report)
     metadata = {"fingerprint": fingerprint_of(embedder)}
     if options.model_source:
         metadata["source"] = options.model_source
     if options.all_or_nothing:
         report.item_ids = _index_all_or_nothing(store, dataset, manifest, embedder, metadata, options.batch_size)
         report.embedded = len(manifest)
+        report.removed = _remove_stale_segments(store, dataset, manifest, segmented, options.level)
         report.seconds = time.perf_counter() - started
         return report
     store.register_model(embedder.name, embedder.embed_dim, metadata)
     item_ids = store.add_items(dataset, manifest)
     report.item_ids = [int(i) for i in item_ids]
+    report.removed = _remove_stale_segments(store, dataset, manifest, segmented, options.level)
     items = store.items(dataset, pending_model=None if options.force else embedder.name)
     items = items[items["item_id"].isin(item_ids)].reset_index(drop=True)
     report.already_embedded = len(manifest) - len(items)
@@ -171,8 +178,11 @@ def index_manifest(
     return report
 
 
-def _segments_of(manifest: pd.DataFrame, options: IndexOptions, poses_dir: Path, report: IndexReport) -> pd.DataFrame:
-    """The segment rows of the manifest's recordings; what happened to the recordings goes in `report`."""
+def _segments_of(
+    manifest: pd.DataFrame, options: IndexOptions, poses_dir: Path, report: IndexReport
+) -> tuple[pd.DataFrame, list[str]]:
+    """The segment rows of the manifest's recordings and the keys of the recordings segmented (with or
+    without segments; not those that failed); what happened to the recordings goes in `report`."""
     from signclip.segment import LEVELS, load_segmenter
 
     if options.level not in LEVELS:
@@ -195,7 +205,24 @@ def _segments_of(manifest: pd.DataFrame, options: IndexOptions, poses_dir: Path,
     report.segmenter, report.recordings, report.items = segmenter.name, segmented.recordings, len(segmented.rows)
     report.extracted, report.unsegmented = segmented.extracted, segmented.unsegmented
     report.failed += segmented.failed
-    return segmented.rows
+    failed = {key for key, _ in segmented.failed}
+    recordings = [str(key) for key in normalize_manifest(manifest, source="recordings")["id"] if key not in failed]
+    return segmented.rows, recordings
+
+
+def _remove_stale_segments(store: Store, dataset: str, rows: pd.DataFrame, recordings: list[str], level: str) -> int:
+    """Delete the stored `level` segments of `recordings` that this run's segment `rows` no longer have (a
+    recording re-segmented into fewer segments); returns how many were removed."""
+    if not recordings:
+        return 0
+    wanted, current = set(recordings), set(rows["id"].astype(str))
+
+    def stale(key: str) -> bool:
+        recording, sep, segment = key.rpartition("#")
+        number = segment.removeprefix(level)
+        return bool(sep) and recording in wanted and number != segment and number.isdigit() and key not in current
+
+    return store.remove_items(dataset, [key for key in store.items(dataset)["key"].astype(str) if stale(key)])
 
 
 def _index_all_or_nothing(

@@ -136,6 +136,16 @@ class Store:
             self.connection.execute("DELETE FROM datasets WHERE id = %s", [dataset_id])
         return removed
 
+    def remove_items(self, dataset: str, keys: Sequence[str]) -> int:
+        """Delete the items of `dataset` with these manifest keys (and their embeddings); returns how many."""
+        if not keys:
+            return 0
+        with self.connection.transaction():
+            return self.connection.execute(
+                "DELETE FROM items WHERE dataset_id = %s AND external_key = ANY(%s)",
+                [self.dataset_id(dataset), list(keys)],
+            ).rowcount
+
     def list_models(self) -> list[ModelInfo]:
         """Return every model known to the store, sorted by name."""
         rows = self.connection.execute("SELECT id, name, dim, metadata FROM models ORDER BY name").fetchall()
