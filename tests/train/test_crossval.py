@@ -43,6 +43,20 @@ def test_a_fusion_weight_is_chosen_on_the_other_folds_only():
     assert cross_fitted([{0.0: 0.5, 1.0: 0.5}, {0.0: 0.5, 1.0: 0.5}]) == [0.0, 0.0]  # ties: the smaller
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (CrossValidationOptions(by="dialect"), "--cv-by 'dialect' is not a manifest column"),
+        (CrossValidationOptions(by="signer", folds=3, baselines=("no_such",)), "unknown preprocessing preset"),
+    ],
+)
+def test_a_bad_column_or_baseline_is_refused_before_any_training(tmp_path, options, message):
+    config = load_train_config(SYNTHETIC, [f"output_dir={tmp_path}"])
+    with pytest.raises(ConfigError, match=message):
+        cross_validate(config, options, progress=False)
+    assert not list(tmp_path.glob("fold-*"))
+
+
 def test_a_fold_holds_out_its_values_and_validates_only_after_the_last_epoch(tmp_path):
     config = load_train_config(SYNTHETIC, [f"output_dir={tmp_path}", "epochs=7", "eval_every=1"])
     run = fold_config(config, "signer", ["signer-1"], tmp_path / "fold-0")

@@ -36,6 +36,7 @@ from signclip.evaluate import (
     split_rows,
 )
 from signclip.model.hub import load_model
+from signclip.poses.transforms.pipeline import preset_steps
 from signclip.train.config import TrainConfig
 from signclip.train.data import load_training_table
 from signclip.train.loop import CHECKPOINT_FILE, train
@@ -145,7 +146,12 @@ def cross_validate(
     OUTPUT_DIR/fold-<i> are resumed, not retrained. Writes OUTPUT_DIR/cv.csv and folds.json and returns
     the per-fold table of every method."""
     output_dir = Path(config.output_dir)
-    folds = fold_values(load_training_table(config)[options.by], options.folds)
+    for preset in options.baselines:
+        preset_steps(preset)  # an unknown preset fails now, not after the first fold's training
+    table = load_training_table(config)
+    if options.by not in table.columns:
+        raise ConfigError(f"--cv-by {options.by!r} is not a manifest column; the columns are {list(table.columns)}")
+    folds = fold_values(table[options.by], options.folds)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "folds.json").write_text(json.dumps({"by": options.by, "folds": folds}, indent=2) + "\n")
     rows, fold_scores = [], []
