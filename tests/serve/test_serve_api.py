@@ -13,7 +13,8 @@ import pytest
 
 from signclip.data.synthetic import synthetic_pose
 from signclip.model.hub import load_model
-from signclip.poses.io import pose_to_bytes
+from signclip.poses.io import pose_to_bytes, read_pose
+from signclip.poses.transforms.core import with_body
 
 from .conftest import DATASET
 
@@ -457,3 +458,33 @@ def test_cors_is_closed_by_default_and_open_to_configured_origins(client, keyed_
     assert opened.headers["access-control-allow-origin"] == "https://signs.example"
     other = keyed_client.options("/api/search", headers={**preflight, "Origin": "https://evil.example"})
     assert other.headers.get("access-control-allow-origin") != "https://evil.example"
+
+
+@pytest.fixture
+def stories(database_url, serve_home) -> Iterator[str]:
+    """A dataset name for one test, removed afterwards (the page's tests expect the session's datasets)."""
+    yield "stories"
+    from signclip.search.store import Store
+
+    with Store.open(database_url, home=serve_home) as store:
+        if "stories" in [info.name for info in store.list_datasets()]:
+            store.remove_dataset("stories")
+
+
+def test_index_with_segment_stores_a_recordings_signs(client, fixtures_dir, stories):
+    pose = read_pose(fixtures_dir / "continuous_signing.pose")
+    item = {"id": "story", "pose": base64.b64encode(pose_to_bytes(pose)).decode(), "signer": "visitor"}
+    request = {"dataset": stories, "items": [item], "segment": True}
+    assert_problem(client.post("/api/index", json={**request, "segmenter": "x"}), 422, "segmenter: unknown 'x'")
+    confidence = pose.body.confidence.copy()
+    confidence[:, :, 33:] = 0  # no face, no hands: nothing to segment
+    handless = pose_to_bytes(with_body(pose, np.ma.getdata(pose.body.data), confidence))
+    before = snapshot(client)
+    still = {"id": "still", "pose": base64.b64encode(handless).decode()}
+    assert_problem(client.post("/api/index", json={**request, "items": [item, still]}), 400, "recording 'still'")
+    assert snapshot(client) == before  # all or nothing: the story's signs were not stored either
+    added = client.post("/api/index", json=request)
+    assert added.status_code == 200, added.text
+    assert len(added.json()["item_ids"]) == 3  # dgs-2023's three signs of the recording
+    stored = client.get(f"/api/items/{added.json()['item_ids'][0]}").json()
+    assert stored["key"] == "story#sign1" and stored["signer"] == "visitor" and stored["start_ms"] > 0

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, Field, StrictStr, create_model
 
 from signclip.search import items
 from signclip.search.relevance import Relevance
+from signclip.segment.registry import DEFAULT_SEGMENTER
 
 MODEL_NAME_HELP = 'a loaded model: "default", an alias given to `--model`, or a model\'s config name'
 
@@ -259,10 +260,14 @@ class IndexItem(IndexItemLabels):
 
 
 class IndexRequest(ModelChoice):
-    """Poses to add to (or replace in) a dataset, embedded with one model."""
+    """Poses to add to (or replace in) a dataset, embedded with one model; with `segment`, each pose is a
+    continuous recording and every `level` segment a registered `segmenter` finds becomes an item."""
 
     dataset: Text = Field(min_length=1)
     items: list[IndexItem] = Field(min_length=1)
+    segment: bool = False
+    segmenter: Text = Field(DEFAULT_SEGMENTER, description="a registered segmenter (see `signclip segment --help`)")
+    level: Literal["sign", "sentence"] = "sign"
 
 
 class IndexResponse(BaseModel):

@@ -21,6 +21,7 @@ from signclip.search.indexer import IndexOptions
 from signclip.search.items import check_dataset_name
 from signclip.search.queries import PromptError
 from signclip.search.store import Store
+from signclip.segment.registry import segmenter_names
 from signclip.serve import inputs
 from signclip.serve.embedding import extract_video
 from signclip.serve.handling import (
@@ -228,6 +229,8 @@ def checked_index_poses(api: Api, body: IndexRequest) -> list[bytes]:
     ]
     for i, data in enumerate(payloads):
         inputs.pose_from_upload(data, f"items[{i}].pose", api.limits)
+    if body.segment and body.segmenter not in segmenter_names():
+        raise InvalidRequestError(f"segmenter: unknown {body.segmenter!r}; this server has {segmenter_names()}")
     return payloads
 
 
@@ -240,7 +243,14 @@ def index_uploads(store: Store, api: Api, body: IndexRequest, served: ServedMode
         if not path.exists():
             write_bytes_atomically(data, path)
         rows.append({**item.model_dump(exclude={"pose"}), "pose_path": str(path)})
-    options = IndexOptions(all_or_nothing=True, progress=False, model_source=served.source)
+    options = IndexOptions(
+        all_or_nothing=True,
+        progress=False,
+        model_source=served.source,
+        segment=body.segment,
+        segmenter=body.segmenter,
+        level=body.level,
+    )
     return service.index_items(store, body.dataset, pd.DataFrame(rows), served, options).item_ids
 
 
@@ -256,6 +266,8 @@ async def index_poses(api: ApiDep, body: IndexRequest) -> IndexResponse:
     the dataset already holds is replaced. Needs the API key when the server has one.
 
     Every pose is read and embedded before anything is written, so a bad one leaves the store as it was.
+    With `segment`, each pose is a continuous recording: its segments become the items (ids
+    `<id>#sign1`, ...), and a recording without segments is refused with the store left as it was.
     """
     served = api.resources.models.get(body.model_name)
     payloads = checked_index_poses(api, body)
