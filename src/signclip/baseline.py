@@ -171,7 +171,11 @@ def dtw_report(
     those of `dtw_distances`. Returns the `retrieval_report` dict plus "references" ("other splits" or
     "leave-one-out"), "preprocess" (the one used) and, after a fallback, "note" (why).
     """
-    found = dtw_distances(table, split, preprocess, band, max_frames, progress)
+    return distances_report(table, dtw_distances(table, split, preprocess, band, max_frames, progress), group_by)
+
+
+def distances_report(table: pd.DataFrame, found: DTWDistances, group_by: str | None = None) -> dict:
+    """The `dtw_report` of distances already computed by `dtw_distances` on `table`."""
     texts = table["text"].astype(str).to_numpy()
     reference_texts = texts[found.references]
 

@@ -20,7 +20,6 @@ import pandas as pd
 from pose_format import Pose
 from tqdm import tqdm
 
-from signclip.data.manifest import normalize_manifest
 from signclip.data.table import read_item_pose
 from signclip.errors import SignclipError
 from signclip.model.identity import model_fingerprint
@@ -205,9 +204,7 @@ def _segments_of(
     report.segmenter, report.recordings, report.items = segmenter.name, segmented.recordings, len(segmented.rows)
     report.extracted, report.unsegmented = segmented.extracted, segmented.unsegmented
     report.failed += segmented.failed
-    failed = {key for key, _ in segmented.failed}
-    recordings = [str(key) for key in normalize_manifest(manifest, source="recordings")["id"] if key not in failed]
-    return segmented.rows, recordings
+    return segmented.rows, segmented.segmented
 
 
 def _remove_stale_segments(store: Store, dataset: str, rows: pd.DataFrame, recordings: list[str], level: str) -> int:

@@ -32,10 +32,12 @@ KEPT_FIELDS = ("signer", "spoken_language", "signed_language", "split")
 @dataclass
 class SegmentedRecordings:
     """Segment rows of a manifest's recordings, and what happened to the recordings: how many there were,
-    poses extracted now, those without segments (with the segmenter's warning) and those that failed."""
+    poses extracted now, the keys of those segmented (with or without segments), those without segments
+    (with the segmenter's warning) and those that failed."""
 
     rows: pd.DataFrame
     recordings: int = 0
+    segmented: list[str] = field(default_factory=list)
     extracted: int = 0
     unsegmented: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -83,6 +85,7 @@ def segment_recordings(
         if outcome["error"]:
             result.failed.append((outcome["id"], outcome["error"]))
             continue
+        result.segmented.append(outcome["id"])
         if outcome["unsegmented"]:
             result.unsegmented.append((outcome["id"], outcome["unsegmented"]))
         rows += outcome["rows"]

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from signclip.baseline import dtw_distances, dtw_report
+from signclip.baseline import DTWDistances, distances_report, dtw_distances
 from signclip.data.prompts import render_prompts
 from signclip.data.table import read_table_poses
 from signclip.errors import ConfigError
@@ -115,17 +115,18 @@ class FoldScores:
         return retrieval_report(list(self.prompts), score, self.groups)
 
 
-def score_fold(model, table: pd.DataFrame, group_by: str, presets: Sequence[str]) -> FoldScores:
-    """Score the held-out rows of a fold's `table` with `model` and the DTW of every preset in `presets`."""
+def score_fold(model, table: pd.DataFrame, group_by: str, dtw: dict[str, DTWDistances]) -> FoldScores:
+    """Score the held-out rows of a fold's `table` with `model`, beside `dtw` (preset -> its `dtw_distances`
+    on the same table and split)."""
     rows, references = split_rows(table, HELD_OUT)
     prompts = np.array(render_prompts(model.config.prompt, table), dtype=object)
     embeddings = embed_table_poses(model, read_table_poses(table.iloc[np.concatenate([rows, references])]))
     held, reference_embeddings = embeddings[: len(rows)], embeddings[len(rows) :]
     unique = sorted(set(prompts[rows]))
     text_scores = dict(zip(unique, model.embed_texts(unique) @ held.T, strict=True))
-    dtw = {preset: dtw_distances(table, HELD_OUT, preset).distances for preset in presets}
+    distances = {preset: found.distances for preset, found in dtw.items()}
     groups = group_values(table.iloc[rows], group_by)
-    return FoldScores(prompts[rows], groups, text_scores, held @ reference_embeddings.T, prompts[references], dtw)
+    return FoldScores(prompts[rows], groups, text_scores, held @ reference_embeddings.T, prompts[references], distances)
 
 
 def cross_fitted(per_fold: list[dict[float, float]]) -> list[float]:
@@ -159,9 +160,10 @@ def cross_validate(
         run = fold_config(config, options.by, held_out, output_dir / f"fold-{i}")
         result = train(run, resume=(Path(run.output_dir) / CHECKPOINT_FILE).exists(), progress=progress)
         table = load_training_table(run, generate=False)
-        for preset in options.baselines:
-            rows.append(_row(f"dtw:{preset}", i, dtw_report(table, HELD_OUT, options.by, preset), options.metric))
-        scores = score_fold(load_model(result.best_dir), table, options.by, options.baselines)
+        dtw = {preset: dtw_distances(table, HELD_OUT, preset) for preset in options.baselines}
+        for preset, found in dtw.items():
+            rows.append(_row(f"dtw:{preset}", i, distances_report(table, found, options.by), options.metric))
+        scores = score_fold(load_model(result.best_dir), table, options.by, dtw)
         rows.append(_row("model", i, scores.report("model"), options.metric))
         fold_scores.append(scores)
     table = pd.DataFrame(rows)
