@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from signclip.cli import main
 from signclip.data.manifest import write_manifest
+from signclip.errors import ConfigError
 from signclip.poses.io import write_pose
 from signclip.segment import load_segmenter
 from signclip.segment.compose import compose_recordings, synthetic_signs
-from signclip.segment.tagger import TaggerConfig
-from signclip.segment.training import SegmentTrainConfig, TrainingError, train_tagger
+from signclip.segment.features import mirror_features
+from signclip.segment.tagger import TaggerConfig, TaggerSegmenter, build_member
+from signclip.segment.training import SegmentTrainConfig, TrainingError, load_segment_train_config, train_tagger
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +72,50 @@ def test_a_seed_ensemble_averages_its_members_probabilities(manifest, tmp_path):
     single = load_segmenter(train_tagger(small_config(manifest, tmp_path / "one"), progress=False).directory)
     with torch.inference_mode():  # member 0 is the single tagger of the same seed
         assert np.allclose(single.network(x)["sign"].numpy(), members[0](x)["sign"].numpy(), atol=1e-6)
+
+
+def test_a_cross_fitted_ensemble_holds_each_recording_out_once(manifest, tmp_path):
+    result = train_tagger(small_config(manifest, tmp_path / "folds", folds=3), progress=False)
+    trained = json.loads((result.directory / "config.json").read_text())["trained"]
+    folds = trained["folds"]
+    assert len(folds) == 3 and all(len(fold) == 2 for fold in folds)
+    assert sorted(key for fold in folds for key in fold) == sorted(trained["train_recordings"])
+    assert len(trained["train_recordings"]) == 6 and result.val_metrics["recordings"] == 6
+    assert result.val_metrics["held_out"] == "out-of-fold (3 folds)"
+    segmenter = load_segmenter(result.directory)
+    assert segmenter.config.members == 3 and len(segmenter.network.members) == 3
+    assert {row["member"] for row in result.history} == {0, 1, 2}
+
+
+@pytest.mark.parametrize(("folds", "members", "message"), [(1, 1, "folds must be"), (3, 2, "one member per fold")])
+def test_folds_that_cannot_work_are_config_errors(manifest, tmp_path, folds, members, message):
+    with pytest.raises(ConfigError, match=message):
+        small_config(manifest, tmp_path, folds=folds, tagger=TaggerConfig(hidden_size=16, members=members))
+
+
+def test_mirror_average_averages_the_input_and_its_mirror_image():
+    import numpy as np
+    import torch
+
+    config = TaggerConfig(hidden_size=8, mirror_average=True)
+    torch.manual_seed(0)
+    network = build_member(config)
+    size = config.input_size
+    segmenter = TaggerSegmenter(config, network, np.zeros(size, np.float32), np.ones(size, np.float32))
+    inputs = np.random.default_rng(0).normal(size=(20, size)).astype(np.float32)
+    with torch.inference_mode():
+        views = [network(torch.from_numpy(v)[None])["sign"][0].exp() for v in (inputs, mirror_features(inputs))]
+    averaged = np.exp(segmenter.log_probs(inputs)["sign"])
+    assert np.allclose(averaged, ((views[0] + views[1]) / 2).numpy(), atol=1e-6)
+    assert not np.allclose(averaged, views[0].numpy(), atol=1e-3)
+    with pytest.raises(ConfigError, match="mirror_average needs features: hands"):
+        TaggerConfig(features="holistic-75", mirror_average=True)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs" / "segment").glob("*.yaml")))
+def test_the_shipped_segment_configs_load_and_validate(path):
+    config = load_segment_train_config(path, ["output_dir=unused"])
+    assert config.output_dir == "unused" and config.epochs >= 1
 
 
 def test_a_diverging_loss_is_a_clear_error(manifest, tmp_path):

@@ -180,6 +180,23 @@ def frame_features(tracks: HandTracks, sigma: float = 1.0, scales: tuple[int, ..
     return np.concatenate(columns, axis=1).astype(np.float32)
 
 
+def mirror_tracks(tracks: HandTracks) -> HandTracks:
+    """The left-right mirror image of `tracks`: the hands swapped and x negated."""
+    positions = tracks.positions[:, ::-1] * np.array([-1.0, 1.0], dtype=np.float32)
+    return HandTracks(positions.astype(np.float32), tracks.present[:, ::-1].copy(), tracks.fps, tracks.layout)
+
+
+def mirror_features(features: np.ndarray, scales: tuple[int, ...] = FEATURE_SCALES) -> np.ndarray:
+    """`frame_features` (frames, features) of the mirrored tracks, computed from the features themselves:
+    equal to `frame_features(mirror_tracks(tracks))` for `features = frame_features(tracks)`."""
+    block = (feature_size(scales) - 1) // 2
+    x_columns = [0] + [3 + 4 * i + j for i in range(len(scales)) for j in (0, 2)]
+    signs = np.ones(block, dtype=features.dtype)
+    signs[x_columns] = -1
+    left, right = features[:, :block] * signs, features[:, block : 2 * block] * signs
+    return np.concatenate([right, left, features[:, 2 * block :]], axis=1)
+
+
 def feature_size(scales: tuple[int, ...] = FEATURE_SCALES) -> int:
     """The number of features `frame_features` returns for `scales`."""
     return 2 * (3 + 4 * len(scales) + 2) + 1

@@ -2,8 +2,9 @@
 
 A tagger directory holds `config.json` (a TaggerConfig, and what it was trained on) and
 `model.safetensors` (the BIOTagger weights, plus `feature_mean`/`feature_std` for input standardization).
-A tagger of `members` > 1 is a seed ensemble: that many BIOTaggers (weights `members.K.*`) whose
-per-frame probabilities are averaged before decoding.
+A tagger of `members` > 1 is an ensemble: that many BIOTaggers (weights `members.K.*`) whose
+per-frame probabilities are averaged before decoding; `mirror_average` averages them with the
+probabilities of the left-right mirrored input too.
 Inputs ("features"):
 - `hands`: `features.frame_features` of the hand tracks (any layout with hands, 2D is enough);
 - `holistic-75`: the dgs-2023 input (75 Holistic body and hand points, x y z), so a tagger can start
@@ -32,7 +33,7 @@ from signclip.poses.io import write_bytes_atomically
 from signclip.segment.base import Segmenter
 from signclip.segment.decoding import DecodingConfig, decode, peak_decode, spans_to_segments, threshold_decode
 from signclip.segment.dgs2023 import BIOTagger, prepare_input
-from signclip.segment.features import FEATURE_SCALES, feature_size, frame_features, hand_tracks
+from signclip.segment.features import FEATURE_SCALES, feature_size, frame_features, hand_tracks, mirror_features
 from signclip.segment.segments import Segment, warn
 
 CONFIG_FILE = "config.json"
@@ -58,6 +59,7 @@ class TaggerConfig:
     sentence_o_threshold: float = 50.0
     min_sign_frames: int = 1
     members: int = 1
+    mirror_average: bool = False
 
     def __post_init__(self) -> None:
         if self.members < 1:
@@ -66,6 +68,8 @@ class TaggerConfig:
             raise ConfigError(f"unknown tagger decoding {self.decoding!r}; choose peaks or threshold")
         if self.features not in FEATURE_KINDS:
             raise ConfigError(f"unknown tagger features {self.features!r}; choose one of {list(FEATURE_KINDS)}")
+        if self.mirror_average and self.features != "hands":
+            raise ConfigError("tagger mirror_average needs features: hands (the holistic-75 input is not mirrored)")
 
     @property
     def input_size(self) -> int:
@@ -130,12 +134,17 @@ class TaggerSegmenter(Segmenter):
     name: str = "tagger"
 
     def log_probs(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
-        """{level: (frames, 3) log-probabilities} for raw inputs (frames, input_size)."""
-        x = (inputs - self.feature_mean) / self.feature_std
+        """{level: (frames, 3) log-probabilities} for raw inputs (frames, input_size); with `mirror_average`,
+        the log of the mean probability of the inputs and their left-right mirror image."""
+        views = [inputs]
+        if self.config.mirror_average:
+            views.append(mirror_features(inputs, tuple(self.config.scales)))
+        x = np.stack([(view - self.feature_mean) / self.feature_std for view in views]).astype(np.float32)
         self.network.eval()
         with torch.inference_mode():
-            out = self.network(torch.from_numpy(x.astype(np.float32))[None])
-        return {level: value[0].numpy() for level, value in out.items()}
+            out = self.network(torch.from_numpy(x))
+        count = float(np.log(len(views)))
+        return {level: (torch.logsumexp(value, dim=0) - count).numpy() for level, value in out.items()}
 
     def segment_levels(self, pose: Pose) -> dict[str, list[Segment]]:
         """Sign and sentence segments of `pose`."""

@@ -1,10 +1,15 @@
 """`signclip segment train`: a per-frame BIO tagger from a manifest of segments of longer recordings.
 
-Recordings of the training splits are divided by recording into train and validation (`val_fraction`,
-seeded). Every epoch sees each training recording once, augmented (speed, scale, rotation, shift,
-noise, left-right mirror); the weights with the best validation segment F1 (IoU >= 0.5) are kept,
-then the sign and sentence decoding thresholds are chosen on the validation recordings. The test
-split is never read. The result is a tagger directory (see `tagger.save_tagger`).
+Two ways to hold recordings out, both by recording and seeded:
+- `val_fraction`: one validation part; every member of the ensemble (`tagger.members`, seeds
+  `seed + k`) trains on the rest, and the thresholds are chosen on the ensemble's validation output;
+- `folds: K` (a cross-fitted ensemble): the recordings fall into K folds; member k trains on the
+  other folds and is validated on fold k, so every recording is held out once, and the thresholds are
+  chosen on these out-of-fold predictions of all recordings.
+Every epoch sees each training recording once, augmented (see `augment`); each member keeps the
+weights of its best validation segment F1 (IoU >= 0.5); then the sign and sentence decoding
+thresholds are chosen. The test split is never read. The result is a tagger directory (see
+`tagger.save_tagger`).
 """
 
 from __future__ import annotations
@@ -23,17 +28,16 @@ from tqdm import tqdm
 
 from signclip.dataclass_config import from_mapping, read_config_mapping
 from signclip.errors import ConfigError, SignclipError
+from signclip.segment.augment import AugmentConfig, augmented_inputs, collate
 from signclip.segment.decoding import DecodingConfig, threshold_decode
 from signclip.segment.dgs2023 import BIOTagger, load_dgs2023_model
 from signclip.segment.metrics import evaluate_spans
 from signclip.segment.recordings import Recording, recordings_from_manifest
-from signclip.segment.segments import spans_to_bio
 from signclip.segment.tagger import (
     TaggerConfig,
     TaggerEnsemble,
     TaggerSegmenter,
     build_member,
-    pose_inputs,
     save_tagger,
     sign_spans,
 )
@@ -41,18 +45,6 @@ from signclip.segment.tagger import (
 
 class TrainingError(SignclipError):
     """Training that cannot go on (a non-finite loss, no recordings)."""
-
-
-@dataclass
-class AugmentConfig:
-    """Training-time augmentation of the input tracks (standard deviations; mirror probability)."""
-
-    speed_std: float = 0.15
-    scale_std: float = 0.1
-    rotation_std: float = 0.1
-    shift_std: float = 0.05
-    noise_std: float = 0.01
-    mirror_p: float = 0.5
 
 
 @dataclass
@@ -65,6 +57,7 @@ class SegmentTrainConfig:
     root: str = ""
     train_splits: list[str] = field(default_factory=lambda: ["train"])
     val_fraction: float = 0.15
+    folds: int = 0
     sentence_gap_ms: float = 1000.0
     seed: int = 0
     epochs: int = 60
@@ -90,6 +83,13 @@ class SegmentTrainConfig:
             raise ConfigError("segment training config: dataset needs root")
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"segment training config: val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.folds == 1 or self.folds < 0:
+            raise ConfigError(f"segment training config: folds must be 0 (use val_fraction) or >= 2, got {self.folds}")
+        if self.folds and self.tagger.members not in (1, self.folds):
+            raise ConfigError(
+                f"segment training config: with folds {self.folds} the ensemble has one member per fold; "
+                f"leave tagger.members at 1 or set it to {self.folds} (got {self.tagger.members})"
+            )
         if self.init_from not in ("", "dgs-2023"):
             raise ConfigError(f"segment training config: init_from must be '' or 'dgs-2023', got {self.init_from!r}")
         if self.init_from == "dgs-2023":
@@ -139,90 +139,6 @@ def load_recordings(config: SegmentTrainConfig, splits: tuple[str, ...]) -> list
     return recordings_from_manifest(table, splits, config.sentence_gap_ms)
 
 
-# ----------------------------------------------------------------------------- examples and augmentation
-
-
-@dataclass
-class Example:
-    """One recording as tagger input: the pose-level arrays to augment, and its spans."""
-
-    recording: Recording
-    frames: int
-
-
-def _resample(array: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    low = np.floor(positions).astype(int)
-    high = np.minimum(low + 1, len(array) - 1)
-    weight = (positions - low).reshape((-1,) + (1,) * (array.ndim - 1))
-    return array[low] * (1 - weight) + array[high] * weight
-
-
-def augmented_inputs(
-    recording: Recording, config: SegmentTrainConfig, rng: np.random.Generator | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(inputs (frames, input_size), sign tags (frames,), sentence tags (frames,)) for one recording,
-    augmented when `rng` is given."""
-    from signclip.segment.features import frame_features, hand_tracks
-
-    tagger, aug = config.tagger, config.augment
-    frames = recording.frames
-    signs, sentences = recording.signs, recording.sentences
-    if tagger.features == "holistic-75":
-        inputs, _ = pose_inputs(recording.pose, tagger)
-        if rng is not None:
-            points = inputs.reshape(frames, 75, 3)
-            present = np.abs(points).sum(-1, keepdims=True) > 0
-            angle = rng.normal(0, aug.rotation_std)
-            rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-            points = points.copy()
-            points[..., :2] = points[..., :2] @ rotation.T * (1 + rng.normal(0, aug.scale_std))
-            points[..., :2] += rng.normal(0, aug.shift_std, 2)
-            points += rng.normal(0, aug.noise_std, points.shape)
-            inputs = (points * present).reshape(frames, -1)
-    else:
-        tracks = hand_tracks(recording.pose)
-        if rng is not None:
-            positions = tracks.positions.astype(np.float64)
-            if rng.random() < aug.mirror_p:
-                positions = positions[:, ::-1] * np.array([-1.0, 1.0])
-                tracks.present = tracks.present[:, ::-1].copy()
-            angle = rng.normal(0, aug.rotation_std)
-            rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-            positions = positions @ rotation.T * (1 + rng.normal(0, aug.scale_std))
-            positions = positions + rng.normal(0, aug.shift_std, 2) + rng.normal(0, aug.noise_std, positions.shape)
-            tracks.positions = positions.astype(np.float32)
-        inputs = None
-    if rng is not None and aug.speed_std > 0 and frames > 2:
-        ratio = float(np.clip(rng.normal(1.0, aug.speed_std), 0.6, 1.6))
-        new_frames = max(2, round(frames / ratio))
-        positions = np.linspace(0, frames - 1, new_frames)
-        scale = (new_frames - 1) / (frames - 1)
-        signs = [(round(a * scale), round(b * scale)) for a, b in signs]
-        sentences = [(round(a * scale), round(b * scale)) for a, b in sentences]
-        if inputs is not None:
-            inputs = _resample(inputs, positions)
-        else:
-            tracks.positions = _resample(tracks.positions, positions).astype(np.float32)
-            tracks.present = _resample(tracks.present.astype(np.float32), positions) > 0.5
-        frames = new_frames
-    if inputs is None:
-        inputs = frame_features(tracks, tagger.smoothing, tuple(tagger.scales))
-    return inputs.astype(np.float32), spans_to_bio(signs, frames), spans_to_bio(sentences, frames)
-
-
-def _batch(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]], mean: np.ndarray, std: np.ndarray):
-    lengths = torch.tensor([len(x) for x, _, _ in items])
-    longest = int(lengths.max())
-    x = torch.zeros(len(items), longest, items[0][0].shape[1])
-    sign = torch.full((len(items), longest), -100, dtype=torch.long)
-    sentence = torch.full((len(items), longest), -100, dtype=torch.long)
-    for i, (inputs, s, t) in enumerate(items):
-        x[i, : len(inputs)] = torch.from_numpy((inputs - mean) / std)
-        sign[i, : len(s)] = torch.from_numpy(s)
-        sentence[i, : len(t)] = torch.from_numpy(t)
-    return x, lengths, sign, sentence
-
-
 # ----------------------------------------------------------------------------- training
 
 
@@ -245,6 +161,14 @@ def split_recordings(recordings: list[Recording], fraction: float, seed: int) ->
     count = min(len(recordings) - 1, max(1, round(len(recordings) * fraction)))
     val = {int(i) for i in order[:count]}
     return [r for i, r in enumerate(recordings) if i not in val], [r for i, r in enumerate(recordings) if i in val]
+
+
+def fold_recordings(recordings: list[Recording], folds: int, seed: int) -> list[list[Recording]]:
+    """Divide recordings into `folds` parts of near-equal size by a seeded shuffle."""
+    if len(recordings) < folds:
+        raise TrainingError(f"need at least {folds} recordings for {folds} folds, got {len(recordings)}")
+    order = np.random.default_rng(seed).permutation(len(recordings))
+    return [[recordings[int(i)] for i in part] for part in np.array_split(order, folds)]
 
 
 def _predict(segmenter: TaggerSegmenter, inputs: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
@@ -319,8 +243,9 @@ def _fit_member(
         order = rng.permutation(len(train))
         losses = []
         for start in range(0, len(order), config.batch_size):
-            items = [augmented_inputs(train[i], config, rng) for i in order[start : start + config.batch_size]]
-            x, lengths, sign, sentence = _batch(items, mean, std)
+            chosen = order[start : start + config.batch_size]
+            items = [augmented_inputs(train[i], config.tagger, config.augment, rng) for i in chosen]
+            x, lengths, sign, sentence = collate(items, mean, std)
             out = network(x, lengths)
             loss = torch.nn.functional.nll_loss(out["sign"].transpose(1, 2), sign, weight=weights)
             loss = loss + config.sentence_weight * torch.nn.functional.nll_loss(
@@ -351,56 +276,94 @@ def _fit_member(
     return network, history
 
 
-def _train(config: SegmentTrainConfig, progress: bool) -> TrainResult:
-    started = time.perf_counter()
-    recordings = load_recordings(config, tuple(config.train_splits))
+def _plans(config: SegmentTrainConfig, recordings: list[Recording]) -> list[tuple[list, list, int]]:
+    """(train recordings, validation recordings, seed) of each ensemble member."""
+    if config.folds:
+        parts = fold_recordings(recordings, config.folds, config.seed)
+        return [
+            ([r for j, part in enumerate(parts) if j != k for r in part], parts[k], config.seed + k)
+            for k in range(config.folds)
+        ]
     train, val = split_recordings(recordings, config.val_fraction, config.seed)
-    clean = [augmented_inputs(r, config, None) for r in train]
-    stacked = np.concatenate([x for x, _, _ in clean])
+    return [(train, val, config.seed + k) for k in range(config.tagger.members)]
+
+
+def _standardization(config: SegmentTrainConfig, recordings: list[Recording]) -> tuple[np.ndarray, np.ndarray]:
+    """The per-feature mean and std (float32) of the clean inputs of `recordings`."""
+    stacked = np.concatenate([augmented_inputs(r, config.tagger, config.augment, None)[0] for r in recordings])
     mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-6
     if not (np.isfinite(mean).all() and np.isfinite(std).all()):
         raise TrainingError("the training inputs contain non-finite values")
     if config.init_from == "dgs-2023":
         mean, std = np.zeros_like(mean), np.ones_like(std)  # dgs-2023 was trained on raw inputs
-    mean, std = mean.astype(np.float32), std.astype(np.float32)
-    val_inputs = [augmented_inputs(r, config, None)[0] for r in val]
-    val_truth = [r.signs for r in val]
-    members, history = [], []
-    for k in range(config.tagger.members):  # a seed ensemble: member k trains from seed + k on the same split
-        member, member_history = _fit_member(config, config.seed + k, train, val_inputs, val_truth, mean, std, progress)
-        members.append(member)
-        history += [{"member": k, **row} for row in member_history]
-    network = members[0] if len(members) == 1 else TaggerEnsemble(members)
-    epoch = max(len([h for h in history if h["member"] == k]) for k in range(len(members))) - 1
-    segmenter = TaggerSegmenter(config.tagger, network, mean, std)
-    probs = _predict(segmenter, val_inputs)
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def _choose_decoding(
+    config: SegmentTrainConfig, probs: list[dict[str, np.ndarray]], recordings: list[Recording]
+) -> tuple[TaggerConfig, dict[str, Any]]:
+    """The tagger config with the sign (peak distance, heights, O) and sentence thresholds of the best
+    segment F1 on `probs` of `recordings`, and those F1s."""
+    truth = [r.signs for r in recordings]
     peaks = config.tagger.decoding == "peaks"
     sign_f1, b, o, distance = -1.0, 50.0, 50.0, config.tagger.peak_distance
     for candidate in config.peak_distances if peaks else [distance]:
         tagger = replace(config.tagger, peak_distance=candidate)
         found = choose_thresholds(
-            [p["sign"] for p in probs], val_truth, config.thresholds, config.peak_heights if peaks else None, tagger
+            [p["sign"] for p in probs], truth, config.thresholds, config.peak_heights if peaks else None, tagger
         )
         if found[2] > sign_f1:
             b, o, sign_f1, distance = found[0], found[1], found[2], candidate
     sb, so, sentence_f1 = choose_thresholds(
-        [p["sentence"] for p in probs], [r.sentences for r in val], config.thresholds
+        [p["sentence"] for p in probs], [r.sentences for r in recordings], config.thresholds
     )
-    segmenter.config = replace(
+    chosen = replace(
         config.tagger,
+        members=max(config.tagger.members, config.folds),
         peak_distance=distance,
         sign_b_threshold=b,
         sign_o_threshold=o,
         sentence_b_threshold=sb,
         sentence_o_threshold=so,
     )
+    held_out = f"out-of-fold ({config.folds} folds)" if config.folds else "validation split"
+    metrics = {"sign_segment_f1": sign_f1, "sentence_segment_f1": sentence_f1, "recordings": len(recordings)}
+    return chosen, {**metrics, "held_out": held_out}
+
+
+def _train(config: SegmentTrainConfig, progress: bool) -> TrainResult:
+    started = time.perf_counter()
+    recordings = load_recordings(config, tuple(config.train_splits))
+    plans = _plans(config, recordings)
+    trained = list({r.key: r for train, _, _ in plans for r in train}.values())  # every member's, once
+    mean, std = _standardization(config, trained)
+    members, history, held_out, held_out_probs = [], [], [], []
+    for k, (train, val, seed) in enumerate(plans):
+        val_inputs = [augmented_inputs(r, config.tagger, config.augment, None)[0] for r in val]
+        member, member_history = _fit_member(
+            config, seed, train, val_inputs, [r.signs for r in val], mean, std, progress
+        )
+        members.append(member)
+        history += [{"member": k, **row} for row in member_history]
+        if config.folds:  # out-of-fold predictions: each recording by the member that did not train on it
+            held_out += val
+            held_out_probs += _predict(TaggerSegmenter(config.tagger, member, mean, std), val_inputs)
+    network = members[0] if len(members) == 1 else TaggerEnsemble(members)
+    segmenter = TaggerSegmenter(config.tagger, network, mean, std)
+    if not config.folds:
+        held_out = plans[0][1]
+        held_out_probs = _predict(
+            segmenter, [augmented_inputs(r, config.tagger, config.augment, None)[0] for r in held_out]
+        )
+    segmenter.config, val_metrics = _choose_decoding(config, held_out_probs, held_out)
+    epoch = max(len([h for h in history if h["member"] == k]) for k in range(len(members))) - 1
     seconds = time.perf_counter() - started
-    val_metrics = {"sign_segment_f1": sign_f1, "sentence_segment_f1": sentence_f1, "recordings": len(val)}
     segmenter.info = {
         "data": config.manifest or f"{config.dataset} at {config.root}",
         "splits": list(config.train_splits),
-        "train_recordings": [r.key for r in train],
-        "val_recordings": [r.key for r in val],
+        "train_recordings": [r.key for r in trained],
+        "val_recordings": [r.key for r in held_out] if not config.folds else [],
+        "folds": [[r.key for r in val] for _, val, _ in plans] if config.folds else [],
         "epochs": epoch + 1,
         "seconds": round(seconds, 1),
         "val": val_metrics,
