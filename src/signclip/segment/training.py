@@ -288,9 +288,9 @@ def _plans(config: SegmentTrainConfig, recordings: list[Recording]) -> list[tupl
     return [(train, val, config.seed + k) for k in range(config.tagger.members)]
 
 
-def _standardization(config: SegmentTrainConfig, recordings: list[Recording]) -> tuple[np.ndarray, np.ndarray]:
-    """The per-feature mean and std (float32) of the clean inputs of `recordings`."""
-    stacked = np.concatenate([augmented_inputs(r, config.tagger, config.augment, None)[0] for r in recordings])
+def _standardization(config: SegmentTrainConfig, inputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The per-feature mean and std (float32) of the clean training `inputs` (each (frames, input_size))."""
+    stacked = np.concatenate(inputs)
     mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-6
     if not (np.isfinite(mean).all() and np.isfinite(std).all()):
         raise TrainingError("the training inputs contain non-finite values")
@@ -300,17 +300,21 @@ def _standardization(config: SegmentTrainConfig, recordings: list[Recording]) ->
 
 
 def _choose_decoding(
-    config: SegmentTrainConfig, probs: list[dict[str, np.ndarray]], recordings: list[Recording]
+    config: SegmentTrainConfig, tagger: TaggerConfig, probs: list[dict[str, np.ndarray]], recordings: list[Recording]
 ) -> tuple[TaggerConfig, dict[str, Any]]:
-    """The tagger config with the sign (peak distance, heights, O) and sentence thresholds of the best
-    segment F1 on `probs` of `recordings`, and those F1s."""
+    """`tagger` with the sign (peak distance, heights, O) and sentence thresholds of the best segment F1
+    on `probs` of `recordings` (grids from `config`), and those F1s."""
     truth = [r.signs for r in recordings]
-    peaks = config.tagger.decoding == "peaks"
-    sign_f1, b, o, distance = -1.0, 50.0, 50.0, config.tagger.peak_distance
+    peaks = tagger.decoding == "peaks"
+    sign_f1, b, o, distance = -1.0, 50.0, 50.0, tagger.peak_distance
     for candidate in config.peak_distances if peaks else [distance]:
-        tagger = replace(config.tagger, peak_distance=candidate)
+        candidate_tagger = replace(tagger, peak_distance=candidate)
         found = choose_thresholds(
-            [p["sign"] for p in probs], truth, config.thresholds, config.peak_heights if peaks else None, tagger
+            [p["sign"] for p in probs],
+            truth,
+            config.thresholds,
+            config.peak_heights if peaks else None,
+            candidate_tagger,
         )
         if found[2] > sign_f1:
             b, o, sign_f1, distance = found[0], found[1], found[2], candidate
@@ -318,8 +322,7 @@ def _choose_decoding(
         [p["sentence"] for p in probs], [r.sentences for r in recordings], config.thresholds
     )
     chosen = replace(
-        config.tagger,
-        members=max(config.tagger.members, config.folds),
+        tagger,
         peak_distance=distance,
         sign_b_threshold=b,
         sign_o_threshold=o,
@@ -336,10 +339,11 @@ def _train(config: SegmentTrainConfig, progress: bool) -> TrainResult:
     recordings = load_recordings(config, tuple(config.train_splits))
     plans = _plans(config, recordings)
     trained = list({r.key: r for train, _, _ in plans for r in train}.values())  # every member's, once
-    mean, std = _standardization(config, trained)
+    clean = {r.key: augmented_inputs(r, config.tagger, config.augment, None)[0] for r in recordings}
+    mean, std = _standardization(config, [clean[r.key] for r in trained])
     members, history, held_out, held_out_probs = [], [], [], []
     for k, (train, val, seed) in enumerate(plans):
-        val_inputs = [augmented_inputs(r, config.tagger, config.augment, None)[0] for r in val]
+        val_inputs = [clean[r.key] for r in val]
         member, member_history = _fit_member(
             config, seed, train, val_inputs, [r.signs for r in val], mean, std, progress
         )
@@ -349,13 +353,12 @@ def _train(config: SegmentTrainConfig, progress: bool) -> TrainResult:
             held_out += val
             held_out_probs += _predict(TaggerSegmenter(config.tagger, member, mean, std), val_inputs)
     network = members[0] if len(members) == 1 else TaggerEnsemble(members)
-    segmenter = TaggerSegmenter(config.tagger, network, mean, std)
+    tagger = replace(config.tagger, members=len(members))
+    segmenter = TaggerSegmenter(tagger, network, mean, std)
     if not config.folds:
         held_out = plans[0][1]
-        held_out_probs = _predict(
-            segmenter, [augmented_inputs(r, config.tagger, config.augment, None)[0] for r in held_out]
-        )
-    segmenter.config, val_metrics = _choose_decoding(config, held_out_probs, held_out)
+        held_out_probs = _predict(segmenter, [clean[r.key] for r in held_out])
+    segmenter.config, val_metrics = _choose_decoding(config, tagger, held_out_probs, held_out)
     epoch = max(len([h for h in history if h["member"] == k]) for k in range(len(members))) - 1
     seconds = time.perf_counter() - started
     segmenter.info = {
