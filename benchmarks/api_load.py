@@ -118,7 +118,7 @@ def prepare(folder: Path, model_spec: str, glosses: int, signers: int, repetitio
     from signclip.data.synthetic import generate_dataset
     from signclip.model.hub import load_model, save_model
     from signclip.search.indexer import index_manifest
-    from signclip.search.store import Store
+    from signclip.store.store import Store
 
     model = load_model(model_spec)
     model_dir = save_model(model, folder / "model") if not Path(model_spec).is_dir() else Path(model_spec)
@@ -158,7 +158,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from signclip.model.hub import load_model
-    from signclip.search.store import Store
+    from signclip.store.store import Store
 
     with tempfile.TemporaryDirectory(prefix="signclip-api-load-") as temporary:
         folder = Path(temporary)

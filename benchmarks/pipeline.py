@@ -79,7 +79,7 @@ def embedding(folder: Path, workers: int) -> None:
     from signclip.cluster.engine import RayOptions
     from signclip.data.table import TableSource, load_table, read_table_poses
     from signclip.model.hub import load_model
-    from signclip.search.shards import read_shards
+    from signclip.store.shards import read_shards
 
     root = SHARED / "data" / "fingerspelling"
     source = TableSource(dataset="fingerspelling-lexicon", root=str(root)) if root.is_dir() else None
@@ -103,9 +103,9 @@ def embedding(folder: Path, workers: int) -> None:
 def loading(folder: Path, count: int, dim: int) -> None:
     import pandas as pd
 
-    from signclip.search.bulk import load_embeddings
-    from signclip.search.shards import shard_bytes
-    from signclip.search.store import Store
+    from signclip.store.bulk import load_embeddings
+    from signclip.store.shards import shard_bytes
+    from signclip.store.store import Store
 
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((count, dim)).astype(np.float32)

@@ -26,10 +26,10 @@ import numpy as np
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from signclip.search.pgbinary import encode_id_vector_rows
-from signclip.search.ranking import symmetric_top_k
-from signclip.search.server import EmbeddedPostgres
-from signclip.search.store import Store
+from signclip.evaluation.ranking import symmetric_top_k
+from signclip.store.embedded_postgres import EmbeddedPostgres
+from signclip.store.pgbinary import encode_id_vector_rows
+from signclip.store.store import Store
 
 MODEL = "bench"
 

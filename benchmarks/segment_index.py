@@ -22,9 +22,9 @@ import pandas as pd
 import signclip
 from signclip.model.identity import DEFAULT_MODEL
 from signclip.search.indexer import IndexOptions
-from signclip.search.server import EmbeddedPostgres
 from signclip.search.service import index_items
-from signclip.search.store import Store
+from signclip.store.embedded_postgres import EmbeddedPostgres
+from signclip.store.store import Store
 
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "test_video.mp4"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from signclip.segment.dgs2023 import BIOTagger
+from signclip.segment.tagger_net import BIOTagger
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from signclip.search.server import EmbeddedPostgres
-from signclip.search.store import Store
+from signclip.store.embedded_postgres import EmbeddedPostgres
+from signclip.store.store import Store
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FIXTURES = SHARED / "fixtures"
@@ -176,3 +176,18 @@ def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
     """A Store on the test's own database; home (for extracted poses) in the test's tmp path."""
     with Store.open(database_url, home=tmp_path / "home") as opened:
         yield opened
+
+
+@pytest.fixture
+def embedder():
+    from embedders import PoseStatisticsEmbedder
+
+    return PoseStatisticsEmbedder()
+
+
+@pytest.fixture(scope="session")
+def synthetic_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated dataset: 4 glosses x 2 signers x 2 repetitions = 16 poses, with manifest.csv."""
+    from signclip.data.synthetic import generate_dataset
+
+    return generate_dataset(tmp_path_factory.mktemp("synthetic"), glosses=4, signers=2, repetitions=2)

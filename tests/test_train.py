@@ -183,7 +183,7 @@ def test_a_non_finite_loss_stops_training_and_saves_no_best_model(tmp_path, monk
 
 def test_best_model_scores_like_the_validation_it_was_chosen_by(trained):
     from signclip.data.manifest import read_manifest
-    from signclip.evaluate import evaluate_model
+    from signclip.evaluation.retrieval import evaluate_model
 
     config, result = trained
     table = read_manifest(Path(config.output_dir) / "manifest.csv")

@@ -1,6 +1,6 @@
 """Configuration dataclasses from plain mappings (parsed YAML/JSON), with errors that name the key.
 
-One builder serves the model config, the training config and the server settings:
+One builder serves the model config, the training configs and the server settings:
 `from_mapping(cls, data, source)` rejects unknown keys, missing required keys and values of the
 wrong type, and builds sections (fields whose default is itself a dataclass) recursively. A number
 written like `3e-4` (a string to PyYAML, which follows YAML 1.1) is read as a float where a float is due.
@@ -12,7 +12,7 @@ import dataclasses
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,49 @@ def read_config_mapping(path: str | os.PathLike, what: str) -> dict:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     return data
+
+
+def apply_override(
+    data: dict,
+    assignment: str,
+    as_section: Callable[[str, Any], Any] | None = None,
+    replaces: Mapping[str, str] | None = None,
+) -> None:
+    """Apply one `--set a.b=value` override to the raw config mapping `data` in place.
+
+    The value is parsed as YAML (an empty value is None); ConfigError, in one line naming the assignment,
+    for a missing `=`, a value that is not valid YAML, or a key below a value that is not a section.
+    `as_section(dotted path, value)` may turn a non-mapping value on the way into a section (the training
+    config's `model: NAME` becomes `{"base": NAME}`); `replaces` maps a dotted key to another that setting
+    it removes (a key's former name).
+    """
+    import yaml
+
+    key, separator, text = assignment.partition("=")
+    if not separator or not key.strip():
+        raise ConfigError(f"--set expects KEY=VALUE (e.g. epochs=5 or data.root=DIR), got {assignment!r}")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as error:
+        problem = " ".join(str(getattr(error, "problem", None) or error).split())
+        raise ConfigError(f"--set {assignment!r}: the value is not valid YAML ({problem})") from None
+    parts = key.strip().split(".")
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        path = ".".join(parts[: depth + 1])
+        child = node.get(part)
+        if as_section is not None and child is not None and not isinstance(child, dict):
+            child = as_section(path, child)
+        if child is None:
+            child = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {assignment!r}: {path} is not a section")
+        node[part] = child
+        node = child
+    other = (replaces or {}).get(".".join(parts))
+    if other is not None and other.rpartition(".")[0] == ".".join(parts[:-1]):
+        node.pop(other.rpartition(".")[2], None)
+    node[parts[-1]] = value
 
 
 def from_mapping(cls: type, data: Any, source: str, skip: frozenset | set = frozenset()) -> Any:

@@ -39,10 +39,10 @@ def run_quickstart(
     """
     from signclip.data.manifest import write_manifest
     from signclip.data.table import read_item_pose
-    from signclip.search.evaluation import evaluate_dataset
-    from signclip.search.report import write_report
+    from signclip.evaluation.report import write_report
+    from signclip.evaluation.search import evaluate_dataset
     from signclip.search.service import Query, index_items, search
-    from signclip.search.store import Store
+    from signclip.store.store import Store
     from signclip.train import load_train_config, load_training_table, train
 
     workdir = Path(workdir).resolve()
@@ -93,7 +93,7 @@ def run_quickstart(
             evaluation = evaluate_dataset(store, DATASET, model.name, k=5, method=method, progress=False)
             out_dir = workdir / "report" / method
             write_report(evaluation, out_dir)
-            from signclip.metrics import summarize
+            from signclip.evaluation.metrics import summarize
 
             figures = summarize(evaluation.result)
             summary[method] = figures

@@ -14,7 +14,7 @@ from signclip.cluster.engine import RayOptions
 from signclip.data.table import TableSource, load_table, read_table_poses
 from signclip.errors import SignclipError
 from signclip.model.hub import create_model, save_model
-from signclip.search.shards import ShardError, read_shards
+from signclip.store.shards import ShardError, read_shards
 
 FINGERSPELLING = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fingerspelling"
 TINY = {"base": "signclip-small", "name": "tiny-ray", "tower_dim": 16, "pose_encoder": {"layers": 1, "width": 32}}

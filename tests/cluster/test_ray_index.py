@@ -16,10 +16,10 @@ from signclip.cluster.engine import RayOptions
 from signclip.cluster.index import index_on_ray
 from signclip.data.table import TableSource, load_table
 from signclip.model.hub import create_model, load_model, save_model
-from signclip.search.bulk import load_embeddings
 from signclip.search.indexer import IndexOptions, index_manifest
-from signclip.search.shards import ShardError, shard_bytes
-from signclip.search.store import Store
+from signclip.store.bulk import load_embeddings
+from signclip.store.shards import ShardError, shard_bytes
+from signclip.store.store import Store
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 TINY = {"base": "signclip-small", "name": "tiny-index", "tower_dim": 16, "pose_encoder": {"layers": 1, "width": 32}}

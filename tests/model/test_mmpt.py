@@ -30,7 +30,7 @@ from signclip.data.prompts import render_prompts
 from signclip.data.synthetic import generate_dataset, synthetic_pose
 from signclip.data.table import read_table_poses
 from signclip.errors import ConfigError, ModelFileError
-from signclip.evaluate import evaluate_model, retrieval_metrics
+from signclip.evaluation.retrieval import evaluate_model, retrieval_metrics
 from signclip.model.config import model_config
 from signclip.model.convert_mmpt import CheckpointError, convert_checkpoint, model_locations, read_checkpoint
 from signclip.model.hub import create_model, load_model

@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from embedders import PoseStatisticsEmbedder
 
 from signclip.data.manifest import read_manifest
 from signclip.poses.io import read_pose
-from signclip.search.errors import DimensionMismatchError
 from signclip.search.indexer import index_manifest
-from signclip.search.store import Store
-
-from .conftest import PoseStatisticsEmbedder
+from signclip.store.errors import DimensionMismatchError
+from signclip.store.store import Store
 
 
 class CrashingEmbedder(PoseStatisticsEmbedder):
@@ -98,7 +97,7 @@ def test_a_model_of_another_size_under_the_same_name_is_refused_before_any_work(
 
 INGEST_SCRIPT = """
 import sys, numpy as np
-from signclip.search.store import Store
+from signclip.store.store import Store
 rng = np.random.default_rng(1)
 with Store.open(sys.argv[1]) as store:
     for batch in range(int(sys.argv[2])):

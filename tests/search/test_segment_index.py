@@ -13,7 +13,7 @@ from signclip.poses.io import read_pose, write_pose
 from signclip.poses.transforms.core import with_body
 from signclip.search.indexer import index_manifest
 from signclip.search.service import item_pose, stored_item
-from signclip.search.store import Store
+from signclip.store.store import Store
 
 FPS = 30.0
 DGS_SIGNS = [(17, 34), (35, 58), (59, 93)]  # dgs-2023's sign segments of continuous_signing.pose (model README)

@@ -9,21 +9,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from embedders import PoseStatisticsEmbedder
 
 from signclip.data.manifest import read_manifest
-from signclip.metrics import summarize
+from signclip.evaluation.analysis import rank_vectors
+from signclip.evaluation.metrics import summarize
+from signclip.evaluation.search import evaluate_dataset
 from signclip.poses.io import read_pose
 from signclip.search import service
-from signclip.search.analysis import rank_vectors
-from signclip.search.evaluation import evaluate_dataset
 from signclip.search.extraction import _mirror_videos
 from signclip.search.indexer import index_manifest
-from signclip.search.items import InvalidDatasetNameError
 from signclip.search.relevance import NULL_PROMPTS, Relevance, null_prompts, relevance_of, standing
 from signclip.search.sources import folder_table
-from signclip.search.store import Store
-
-from .conftest import PoseStatisticsEmbedder
+from signclip.store.items import InvalidDatasetNameError
+from signclip.store.store import Store
 
 
 @pytest.fixture

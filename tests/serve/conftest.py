@@ -31,7 +31,7 @@ def serve_home(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Pat
     """A signclip home whose embedded PostgreSQL holds the synthetic dataset, embedded by the test model."""
     from signclip.model.hub import load_model
     from signclip.search.indexer import index_manifest
-    from signclip.search.store import Store
+    from signclip.store.store import Store
 
     home = tmp_path_factory.mktemp("home")
     manifest = generate_dataset(tmp_path_factory.mktemp("data"), glosses=6, signers=2, repetitions=2)
@@ -47,7 +47,7 @@ def database_url(serve_home: Path) -> Iterator[str]:
     Apps connect by URL, so one closing (each holds its process's lease otherwise) never stops the
     server under another app of the same test process.
     """
-    from signclip.search.server import EmbeddedPostgres
+    from signclip.store.embedded_postgres import EmbeddedPostgres
 
     server = EmbeddedPostgres(serve_home)
     url = server.acquire()
@@ -97,7 +97,7 @@ def video_segment(serve_home: Path, database_url: str, model_dir: Path, fixtures
     from signclip.model.hub import load_model
     from signclip.poses.io import write_pose
     from signclip.search.indexer import index_manifest
-    from signclip.search.store import Store
+    from signclip.store.store import Store
 
     video = fixtures_dir / "test_video.mp4"
     pose = serve_home / "video-poses" / "clip.pose"

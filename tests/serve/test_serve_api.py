@@ -464,7 +464,7 @@ def test_cors_is_closed_by_default_and_open_to_configured_origins(client, keyed_
 def stories(database_url, serve_home) -> Iterator[str]:
     """A dataset name for one test, removed afterwards (the page's tests expect the session's datasets)."""
     yield "stories"
-    from signclip.search.store import Store
+    from signclip.store.store import Store
 
     with Store.open(database_url, home=serve_home) as store:
         if "stories" in [info.name for info in store.list_datasets()]:

@@ -36,8 +36,8 @@ def test_dataset_names_are_validated_by_the_api(client, pose_base64: str):
 
 
 def test_the_pool_restarts_the_embedded_server_it_started(tmp_path: Path, caplog):
-    from signclip.search.server import EmbeddedPostgres
     from signclip.serve.resources import StorePool
+    from signclip.store.embedded_postgres import EmbeddedPostgres
 
     pool = StorePool(None, tmp_path / "home", size=1)
     try:
@@ -54,7 +54,7 @@ def test_the_pool_restarts_the_embedded_server_it_started(tmp_path: Path, caplog
 def test_a_dataset_of_a_model_the_server_has_not_loaded_is_a_409_naming_it(client, database_url: str):
     import numpy as np
 
-    from signclip.search.store import Store
+    from signclip.store.store import Store
 
     with Store.open(database_url) as store:
         ids = store.add_items("elsewhere", [{"id": f"i{i}", "pose_path": "/p.pose", "gloss": "A"} for i in range(3)])

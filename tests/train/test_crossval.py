@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from signclip.baseline import dtw_report
 from signclip.cli import main
 from signclip.errors import ConfigError
-from signclip.evaluate import evaluate_model
+from signclip.evaluation.dtw import dtw_report
+from signclip.evaluation.retrieval import evaluate_model
 from signclip.model.hub import load_model
 from signclip.train import load_train_config, load_training_table
 from signclip.train.crossval import (

@@ -120,7 +120,7 @@ def _register_search(subparsers: argparse._SubParsersAction) -> None:
 
 def run_db(args: argparse.Namespace) -> int:
     """Run `signclip db status|start|stop|path`."""
-    from signclip.search.server import EmbeddedPostgres
+    from signclip.store.embedded_postgres import EmbeddedPostgres
 
     server = EmbeddedPostgres()
     if args.db_command == "path":
@@ -147,7 +147,7 @@ def run_index_add(args: argparse.Namespace) -> int:
     from signclip.search.indexer import IndexOptions
     from signclip.search.service import index_items
     from signclip.search.sources import read_source
-    from signclip.search.store import Store
+    from signclip.store.store import Store
 
     if not args.segment and (args.segmenter or args.level):
         args.parser.error("--segmenter and --level need --segment")
@@ -186,9 +186,9 @@ def run_index_add(args: argparse.Namespace) -> int:
 
 def run_load_embeddings(args: argparse.Namespace) -> int:
     """Run `signclip index load-embeddings`: add the manifest's items if given, then bulk-load the shards."""
-    from signclip.search.bulk import load_embeddings
     from signclip.search.sources import read_source
-    from signclip.search.store import Store
+    from signclip.store.bulk import load_embeddings
+    from signclip.store.store import Store
 
     with Store.open() as store:
         if args.manifest:
@@ -230,7 +230,7 @@ def _warn(message: str | None) -> None:
 
 def run_index_list(args: argparse.Namespace) -> int:
     """Run `signclip index list`: each dataset with its item and embedding counts."""
-    from signclip.search.store import Store
+    from signclip.store.store import Store
 
     with Store.open() as store:
         datasets = store.list_datasets()
@@ -244,7 +244,7 @@ def run_index_list(args: argparse.Namespace) -> int:
 
 def run_index_remove(args: argparse.Namespace) -> int:
     """Run `signclip index remove`: delete a dataset."""
-    from signclip.search.store import Store
+    from signclip.store.store import Store
 
     with Store.open() as store:
         removed = store.remove_dataset(args.dataset)
@@ -272,7 +272,7 @@ def run_search(args: argparse.Namespace) -> int:
     from signclip.model.identity import untrained_warning
     from signclip.poses.io import read_any_pose
     from signclip.search.service import Query, choose_model, search
-    from signclip.search.store import Store
+    from signclip.store.store import Store
 
     if args.dataset is None or (args.text, args.pose, args.video) == (None, None, None):
         args.parser.error("give --dataset and one of --text, --pose or --video (or use `signclip search evaluate`)")
@@ -307,10 +307,10 @@ def run_search(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Run `signclip search evaluate`: all-against-all retrieval, report files and headline figures."""
-    from signclip.search.evaluation import evaluate_dataset
-    from signclip.search.report import write_report
+    from signclip.evaluation.report import write_report
+    from signclip.evaluation.search import evaluate_dataset
     from signclip.search.service import choose_model_name
-    from signclip.search.store import Store
+    from signclip.store.store import Store
 
     out_dir = Path(args.out_dir or Path("outputs") / "search-evaluate" / f"{args.dataset}-{args.method}")
     with Store.open() as store:

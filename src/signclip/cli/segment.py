@@ -124,10 +124,10 @@ def run_segment(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from signclip.segment.training import load_segment_train_config, train_tagger
+    from signclip.train.tagger import load_segment_train_config, train_tagger
 
     result = train_tagger(load_segment_train_config(args.config, args.overrides), progress=not args.no_progress)
-    print(f"wrote {result.directory} ({result.epochs} epochs, {result.seconds:.0f} s)")
+    print(f"wrote {result.best_dir} ({result.epochs} epochs, {result.seconds:.0f} s)")
     print(f"validation: {json.dumps(result.val_metrics)}")
     return 0
 

@@ -118,10 +118,10 @@ def _table(args: argparse.Namespace):
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from signclip.errors import SignclipError
-    from signclip.evaluate import evaluate_model
+    from signclip.evaluation.probes import probe_model
+    from signclip.evaluation.retrieval import evaluate_model
     from signclip.model.hub import load_model
     from signclip.model.identity import untrained_warning
-    from signclip.probes import probe_model
 
     if args.zero_shot and (args.few_shot or args.linear_probe):
         raise SignclipError(
@@ -147,7 +147,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_dtw(args: argparse.Namespace) -> int:
-    from signclip.baseline import dtw_report
+    from signclip.evaluation.dtw import dtw_report
 
     report = dtw_report(_table(args), args.split, args.group_by, args.preprocess, args.band, progress=not args.json)
     if not args.json:
@@ -159,7 +159,7 @@ def run_dtw(args: argparse.Namespace) -> int:
 
 
 def _print(report: dict, as_json: bool) -> None:
-    from signclip.evaluate import format_report
+    from signclip.evaluation.retrieval import format_report
 
     if as_json:
         print(json.dumps(report, indent=2))

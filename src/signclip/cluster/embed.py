@@ -1,7 +1,7 @@
 """Embedding a manifest on Ray Data: actors holding the model embed batches and write Parquet shards.
 
 Each batch of manifest rows becomes one shard `part-<hash of its ids>.parquet` (see
-`signclip.search.shards`), written atomically by the actor that embedded it. The actors run on GPUs
+`signclip.store.shards`), written atomically by the actor that embedded it. The actors run on GPUs
 when the cluster has them (one GPU each), else on CPUs. Rows whose id already sits in a shard of the
 same model under the output folder are skipped, so a rerun resumes; shards of another model there
 are refused.
@@ -20,7 +20,7 @@ import pandas as pd
 
 from signclip.cluster.engine import RayOptions, cluster_gpus, map_with_actors, ray_session
 from signclip.errors import SignclipError
-from signclip.search.shards import read_shards, shard_bytes, shard_files
+from signclip.store.shards import read_shards, shard_bytes, shard_files
 
 ROW_COLUMNS = ["id", "pose_path", "start_ms", "end_ms"]
 ERROR_LOG_NAME = "embed_errors.log"

@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from signclip.cluster.engine import RayOptions, map_with_actors, ray_session
-from signclip.poses._extract_pool import (
+from signclip.poses._video_frames import StageTimes
+from signclip.poses.extract_pool import (
     WORKER_THREAD_ENV,
     JobOutcome,
     JobRunner,
     VideoJob,
     extract_one,
 )
-from signclip.poses._video_frames import StageTimes
 
 
 class ExtractActor:

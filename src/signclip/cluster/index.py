@@ -22,9 +22,9 @@ from signclip.cluster.embed import embed_manifest
 from signclip.cluster.engine import RayOptions, ray_session
 from signclip.cluster.extract import ray_runner
 from signclip.cluster.segment import ray_segment_runner
-from signclip.search.bulk import LoadReport, load_embeddings
 from signclip.search.indexer import IndexOptions, IndexReport, index_manifest
-from signclip.search.store import Store
+from signclip.store.bulk import LoadReport, load_embeddings
+from signclip.store.store import Store
 
 
 def index_on_ray(

@@ -20,7 +20,6 @@ from pose_format import Pose
 from tqdm import tqdm
 
 from signclip.errors import SignclipError
-from signclip.poses._extract_pool import JobOutcome, JobRunner, VideoJob, run_jobs
 from signclip.poses._holistic_estimator import (
     SUPPORTED_MODEL_COMPLEXITY,
     HolisticEstimator,
@@ -29,6 +28,7 @@ from signclip.poses._holistic_estimator import (
     native_logs_silenced,
 )
 from signclip.poses._video_frames import StageTimes, VideoError
+from signclip.poses.extract_pool import JobOutcome, JobRunner, VideoJob, run_jobs
 
 __all__ = [
     "ERROR_LOG_NAME",

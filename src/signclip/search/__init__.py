@@ -1,0 +1,1 @@
+"""The search use cases the CLI, the API and the quickstart call: indexing as stages, search, an item's pose."""

@@ -27,8 +27,8 @@ from signclip.poses.extract import JobRunner
 from signclip.poses.io import read_any_pose
 from signclip.search.extraction import extract_video_poses
 from signclip.search.segmenting import SegmentRunner, segment_recordings
-from signclip.search.store import Store
 from signclip.segment.registry import DEFAULT_SEGMENTER
+from signclip.store.store import Store
 
 
 class PoseEmbedder(Protocol):

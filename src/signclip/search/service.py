@@ -27,12 +27,12 @@ from pose_format import Pose
 
 from signclip.data.table import read_item_pose
 from signclip.errors import SignclipError
-from signclip.search.errors import ModelMismatchError
 from signclip.search.indexer import IndexOptions, IndexReport, fingerprint_of, index_manifest
-from signclip.search.items import Item, SearchResult
-from signclip.search.queries import read_video_pose, text_prompt
 from signclip.search.relevance import Relevance, null_prompts, relevance_of
-from signclip.search.store import Store
+from signclip.store.errors import ModelMismatchError
+from signclip.store.items import Item, SearchResult
+from signclip.store.queries import read_video_pose, text_prompt
+from signclip.store.store import Store
 
 
 class ItemNotFoundError(SignclipError):

@@ -1,7 +1,7 @@
 """`dgs-2023`: the sign and sentence segmenter trained by sign-language-processing/segmentation on the
 DGS Corpus (MIT licence; weights shipped in `weights/dgs-2023.safetensors`, notice beside them).
 
-Architecture (that project's, reimplemented here): Linear 225 -> 256, a one-layer bidirectional LSTM
+Architecture (that project's, reimplemented in tagger_net.py): Linear 225 -> 256, a one-layer bidirectional LSTM
 (128 per direction, batch_first), two heads Linear 256 -> 3 (sign, sentence), log_softmax over O, B, I.
 Input: the 75 points of POSE_LANDMARKS, LEFT_HAND_LANDMARKS, RIGHT_HAND_LANDMARKS (x, y, z) after
 pose-format's shoulder normalization and with the legs hidden; missing points are zeros.
@@ -18,54 +18,17 @@ import torch
 from pose_format import Pose
 from pose_format.utils.generic import pose_hide_legs, pose_normalization_info
 from safetensors.torch import load_file
-from torch import nn
 
 from signclip.errors import ModelFileError, PoseLayoutError
 from signclip.poses import holistic
 from signclip.segment.base import Segmenter
 from signclip.segment.decoding import SENTENCE_DECODING, SIGN_DECODING, DecodingConfig, decode
 from signclip.segment.segments import Segment, warn
+from signclip.segment.tagger_net import BIOTagger
 
 COMPONENTS = (holistic.BODY, holistic.LEFT_HAND, holistic.RIGHT_HAND)
 POINTS = 75
 WEIGHTS_NAME = "dgs-2023.safetensors"
-
-
-class BIOTagger(nn.Module):
-    """Linear projection, BiLSTM, and one Linear BIO head per level.
-
-    forward(x, lengths): x float32 (batch, frames, features) or (batch, frames, points, dims), flattened to
-    features; `lengths` (batch,) the real frames of each padded sequence (None: all frames are real);
-    returns {"sign": (batch, frames, 3), "sentence": (batch, frames, 3)} log-probabilities (O, B, I).
-    """
-
-    def __init__(self, input_size: int = 225, hidden_size: int = 256, num_layers: int = 1, dropout: float = 0.0):
-        super().__init__()
-        self.pose_projection = nn.Linear(input_size, hidden_size)
-        self.encoder = nn.LSTM(
-            hidden_size,
-            hidden_size // 2,
-            num_layers=num_layers,
-            batch_first=True,
-            bidirectional=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-        )
-        self.sign_bio_head = nn.Linear(hidden_size, 3)
-        self.sentence_bio_head = nn.Linear(hidden_size, 3)
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        x = x.reshape(x.shape[0], x.shape[1], -1)
-        projected = self.pose_projection(x)
-        if lengths is None:
-            encoded, _ = self.encoder(projected)
-        else:
-            packed = nn.utils.rnn.pack_padded_sequence(projected, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            encoded, _ = self.encoder(packed)
-            encoded, _ = nn.utils.rnn.pad_packed_sequence(encoded, batch_first=True, total_length=x.shape[1])
-        return {
-            "sign": torch.log_softmax(self.sign_bio_head(encoded), dim=-1),
-            "sentence": torch.log_softmax(self.sentence_bio_head(encoded), dim=-1),
-        }
 
 
 def weights_path() -> Path:

@@ -32,9 +32,10 @@ from signclip.errors import ConfigError, ModelFileError
 from signclip.poses.io import write_bytes_atomically
 from signclip.segment.base import Segmenter
 from signclip.segment.decoding import DecodingConfig, decode, peak_decode, spans_to_segments, threshold_decode
-from signclip.segment.dgs2023 import BIOTagger, prepare_input
+from signclip.segment.dgs2023 import prepare_input
 from signclip.segment.features import FEATURE_SCALES, feature_size, frame_features, hand_tracks, mirror_features
 from signclip.segment.segments import Segment, warn
+from signclip.segment.tagger_net import BIOTagger
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"

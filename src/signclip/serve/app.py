@@ -24,14 +24,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signclip.errors import ConfigError, PoseFileError, PoseLayoutError, SignclipError
-from signclip.search.errors import (
-    DimensionMismatchError,
-    ModelMismatchError,
-    StoreError,
-    UnknownDatasetError,
-    UnknownModelError,
-)
-from signclip.search.server import DatabaseServerError
 from signclip.search.service import ItemNotFoundError, ModelChoiceError
 from signclip.serve.handling import NotAuthorizedError
 from signclip.serve.inputs import (
@@ -51,6 +43,14 @@ from signclip.serve.resources import (
 )
 from signclip.serve.routes import router
 from signclip.serve.settings import ServeSettings
+from signclip.store.embedded_postgres import DatabaseServerError
+from signclip.store.errors import (
+    DimensionMismatchError,
+    ModelMismatchError,
+    StoreError,
+    UnknownDatasetError,
+    UnknownModelError,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 SETTINGS_ENV = "SIGNCLIP_SERVE_SETTINGS"

@@ -22,9 +22,9 @@ import numpy as np
 from pose_format import Pose
 
 from signclip.errors import SignclipError
-from signclip.search.errors import StoreError
-from signclip.search.server import EmbeddedPostgres, default_home
-from signclip.search.store import Store
+from signclip.store.embedded_postgres import EmbeddedPostgres, default_home
+from signclip.store.errors import StoreError
+from signclip.store.store import Store
 
 DEFAULT_MODEL_ALIAS = "default"
 RESTART_ATTEMPTS = 3

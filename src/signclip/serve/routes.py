@@ -13,7 +13,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from signclip.search.store import Store
 from signclip.serve import embedding, searching
 from signclip.serve.handling import ApiDep
 from signclip.serve.schemas import (
@@ -24,6 +23,7 @@ from signclip.serve.schemas import (
     ModelEntry,
     ModelsResponse,
 )
+from signclip.store.store import Store
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 404, 409, 413, 415, 422, 503)

@@ -1,6 +1,6 @@
 """The HTTP API's request and response bodies (pydantic models; they make the OpenAPI document).
 
-An item's fields are not written here: `ItemFields` is generated from `signclip.search.items.Item`
+An item's fields are not written here: `ItemFields` is generated from `signclip.store.items.Item`
 (less where its files live on the server), so the API's item has the store's item's shape.
 """
 
@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StrictStr, create_model
 
-from signclip.search import items
 from signclip.search.relevance import Relevance
 from signclip.segment.registry import DEFAULT_SEGMENTER
+from signclip.store import items
 
 MODEL_NAME_HELP = 'a loaded model: "default", an alias given to `--model`, or a model\'s config name'
 

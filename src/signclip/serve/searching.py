@@ -18,9 +18,6 @@ from starlette.datastructures import UploadFile
 from signclip.poses.io import pose_to_bytes, write_bytes_atomically
 from signclip.search import service
 from signclip.search.indexer import IndexOptions
-from signclip.search.items import check_dataset_name
-from signclip.search.queries import PromptError
-from signclip.search.store import Store
 from signclip.segment.registry import segmenter_names
 from signclip.serve import inputs
 from signclip.serve.embedding import extract_video
@@ -47,6 +44,9 @@ from signclip.serve.schemas import (
     SkeletonModel,
 )
 from signclip.serve.skeleton import pose_skeleton
+from signclip.store.items import check_dataset_name
+from signclip.store.queries import PromptError
+from signclip.store.store import Store
 
 MAX_ITEM_ID = 2**63 - 1
 router = APIRouter()

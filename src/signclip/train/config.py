@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from signclip.data.table import TableSource
+from signclip.dataclass_config import apply_override as generic_apply_override
 from signclip.dataclass_config import check_values, from_mapping, read_config_mapping, upper_bounds
 from signclip.errors import ConfigError, SignclipError
 from signclip.model.config import (
@@ -147,33 +146,16 @@ def metric_direction(name: str) -> tuple[str, str]:
 
 
 def apply_override(data: dict, assignment: str) -> None:
-    """Apply one `a.b=value` override to the raw config mapping in place (value parsed as a YAML scalar).
-
-    Setting a key under `model` when `model` is a name turns it into {"base": name, key: value}.
-    """
-    key, sep, text = assignment.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"--set expects KEY=VALUE (e.g. epochs=5 or data.root=DIR), got {assignment!r}")
-    try:
-        value = yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"--set {assignment!r}: the value is not a YAML scalar: {error}") from None
-    parts = key.strip().split(".")
-    node = data
-    for depth, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if part == "model" and depth == 0 and isinstance(child, str):
-            child = {"base": child}
-        if child is None:
-            child = {}
-        if not isinstance(child, dict):
-            raise ConfigError(f"--set {assignment!r}: {'.'.join(parts[: depth + 1])} is not a section")
-        node[part] = child
-        node = child
-    if parts[:-1] == ["model"]:  # a model key's former or current name: the one set replaces the other
-        other_name = {**RENAMED_KEYS, **{new: old for old, new in RENAMED_KEYS.items()}}
-        node.pop(other_name.get(parts[-1], ""), None)
-    node[parts[-1]] = value
+    """Apply one `a.b=value` override to the raw training config mapping in place (see
+    `dataclass_config.apply_override`). Setting a key under `model` when `model` is a name turns it into
+    {"base": name, key: value}; setting a model key by its former or current name removes the other."""
+    renamed = {**RENAMED_KEYS, **{new: old for old, new in RENAMED_KEYS.items()}}
+    generic_apply_override(
+        data,
+        assignment,
+        as_section=lambda path, value: {"base": value} if path == "model" and isinstance(value, str) else value,
+        replaces={f"model.{key}": f"model.{other}" for key, other in renamed.items()},
+    )
 
 
 def load_train_config(path: str | os.PathLike | None = None, overrides: Sequence[str] = ()) -> TrainConfig:

@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from signclip.baseline import DTWDistances, distances_report, dtw_distances
 from signclip.data.prompts import render_prompts
 from signclip.data.table import read_table_poses
 from signclip.errors import ConfigError
-from signclip.evaluate import (
+from signclip.evaluation.dtw import DTWDistances, distances_report, dtw_distances
+from signclip.evaluation.retrieval import (
     embed_table_poses,
     fuse_scores,
     group_values,

@@ -21,7 +21,6 @@ import math
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,7 @@ from signclip.train.config import LOWER_IS_BETTER, TrainConfig, TrainingError
 from signclip.train.data import PoseTextDataset, collate, load_training_table
 from signclip.train.distributed import Distributed, gather_with_grad, setup_distributed
 from signclip.train.init import start_model
+from signclip.train.result import TrainResult
 from signclip.train.validation import Validation, text_features
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -132,16 +132,6 @@ def trained_model_name(model: Any, base_name: str, output_dir: Path) -> str:
     return f"{base_name}-{Path(output_dir).resolve().name}"
 
 
-@dataclass
-class TrainResult:
-    """What a run produced: the output folder, the best model directory (None on ranks > 0), the history."""
-
-    output_dir: Path
-    best_dir: Path | None
-    best_metric: float | None
-    history: list[dict]
-
-
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
     """Train the model of `config` and write checkpoints, metrics and the best model to `output_dir`.
 
@@ -163,6 +153,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, context: Distributed, progress: bool):
         self.config, self.context = config, context
+        self.started = time.perf_counter()
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
         self.progress = progress and context.is_main
@@ -359,7 +350,17 @@ class Trainer:
             best_dir = self.output_dir / BEST_DIR
             if not best_dir.exists():
                 self._save_best(len(self.history))
-        return TrainResult(self.output_dir, best_dir, self.best, self.history)
+        metric = f"val_{self.config.val_metric}"
+        best_row = next((row for row in reversed(self.history) if row.get(metric) == self.best), {})
+        return TrainResult(
+            output_dir=self.output_dir,
+            best_dir=best_dir,
+            best_metric=self.best,
+            history=self.history,
+            val_metrics={key: value for key, value in best_row.items() if key.startswith("val_")},
+            epochs=len(self.history),
+            seconds=time.perf_counter() - self.started,
+        )
 
 
 def _split(table: pd.DataFrame, name: str, key: str) -> pd.DataFrame:

@@ -6,17 +6,17 @@ import numpy as np
 import psycopg
 import pytest
 
-from signclip.search import knn
-from signclip.search.errors import (
+from signclip.store import knn
+from signclip.store.errors import (
     DimensionMismatchError,
     ModelMismatchError,
     StoreError,
     UnknownDatasetError,
     UnknownModelError,
 )
-from signclip.search.pgbinary import decode_id_vector_rows, encode_id_vector_rows
-from signclip.search.schema import available_migrations, schema_version
-from signclip.search.store import Store
+from signclip.store.pgbinary import decode_id_vector_rows, encode_id_vector_rows
+from signclip.store.schema import available_migrations, schema_version
+from signclip.store.store import Store
 
 
 def rows(count: int, prefix: str = "item", glosses: int = 5, signers: int = 3) -> list[dict]:

@@ -16,7 +16,8 @@ from signclip.data.prompts import render_prompts
 from signclip.data.synthetic import generate_dataset
 from signclip.data.table import read_table_poses
 from signclip.errors import PoseLayoutError
-from signclip.evaluate import (
+from signclip.evaluation.probes import few_shot_knn, linear_probe, linear_probe_cross_validated, probe_model
+from signclip.evaluation.retrieval import (
     EvaluationError,
     embed_table_poses,
     evaluate_model,
@@ -29,7 +30,6 @@ from signclip.model.hub import create_model, save_model
 from signclip.model.identity import Provenance
 from signclip.poses.io import read_keypoint_csv, write_pose
 from signclip.poses.transforms import anonymize_pose, mirror_pose
-from signclip.probes import few_shot_knn, linear_probe, linear_probe_cross_validated, probe_model
 
 TINY_MODEL = {
     "base": "signclip-small",

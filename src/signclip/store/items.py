@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from signclip.search.errors import StoreError
+from signclip.store.errors import StoreError
 
 DATASET_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 SOURCE_FIELDS = ("pose_path", "video_path")  # where an item's data lives on the server: never sent to clients

@@ -16,7 +16,8 @@ from signclip.segment import load_segmenter
 from signclip.segment.compose import compose_recordings, synthetic_signs
 from signclip.segment.features import mirror_features
 from signclip.segment.tagger import TaggerConfig, TaggerSegmenter, build_member
-from signclip.segment.training import SegmentTrainConfig, TrainingError, load_segment_train_config, train_tagger
+from signclip.train import TrainingError
+from signclip.train.tagger import SegmentTrainConfig, load_segment_train_config, train_tagger
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +47,10 @@ def small_config(manifest: str, output_dir, **overrides) -> SegmentTrainConfig:
 
 def test_training_writes_a_loadable_tagger_directory(manifest, tmp_path):
     result = train_tagger(small_config(manifest, tmp_path / "tagger"), progress=False)
-    assert (result.directory / "model.safetensors").is_file()
-    info = json.loads((result.directory / "config.json").read_text())
+    assert (result.best_dir / "model.safetensors").is_file()
+    info = json.loads((result.best_dir / "config.json").read_text())
     assert info["trained"]["data"] == manifest and len(info["trained"]["val_recordings"]) == 2
-    segmenter = load_segmenter(result.directory)
+    segmenter = load_segmenter(result.best_dir)
     levels = segmenter.segment(compose_recordings(synthetic_signs(glosses=2, signers=1), 1, seed=9)[0].pose)
     assert set(levels) == {"sign", "sentence"}
 
@@ -60,7 +61,7 @@ def test_a_seed_ensemble_averages_its_members_probabilities(manifest, tmp_path):
 
     config = small_config(manifest, tmp_path / "ensemble", tagger=TaggerConfig(hidden_size=16, members=2))
     result = train_tagger(config, progress=False)
-    segmenter = load_segmenter(result.directory)
+    segmenter = load_segmenter(result.best_dir)
     members = segmenter.network.members
     assert len(members) == 2
     assert not torch.equal(members[0].pose_projection.weight, members[1].pose_projection.weight)
@@ -69,20 +70,20 @@ def test_a_seed_ensemble_averages_its_members_probabilities(manifest, tmp_path):
     with torch.inference_mode():
         mean = sum(m(x)["sign"].exp() for m in members) / 2
         assert torch.allclose(segmenter.network(x)["sign"].exp(), mean, atol=1e-6)
-    single = load_segmenter(train_tagger(small_config(manifest, tmp_path / "one"), progress=False).directory)
+    single = load_segmenter(train_tagger(small_config(manifest, tmp_path / "one"), progress=False).best_dir)
     with torch.inference_mode():  # member 0 is the single tagger of the same seed
         assert np.allclose(single.network(x)["sign"].numpy(), members[0](x)["sign"].numpy(), atol=1e-6)
 
 
 def test_a_cross_fitted_ensemble_holds_each_recording_out_once(manifest, tmp_path):
     result = train_tagger(small_config(manifest, tmp_path / "folds", folds=3), progress=False)
-    trained = json.loads((result.directory / "config.json").read_text())["trained"]
+    trained = json.loads((result.best_dir / "config.json").read_text())["trained"]
     folds = trained["folds"]
     assert len(folds) == 3 and all(len(fold) == 2 for fold in folds)
     assert sorted(key for fold in folds for key in fold) == sorted(trained["train_recordings"])
     assert len(trained["train_recordings"]) == 6 and result.val_metrics["recordings"] == 6
     assert result.val_metrics["held_out"] == "out-of-fold (3 folds)"
-    segmenter = load_segmenter(result.directory)
+    segmenter = load_segmenter(result.best_dir)
     assert segmenter.config.members == 3 and len(segmenter.network.members) == 3
     assert {row["member"] for row in result.history} == {0, 1, 2}
 
@@ -131,24 +132,13 @@ def test_init_from_dgs2023_needs_its_input_layout(manifest, tmp_path):
 def test_fine_tuning_from_dgs2023_starts_from_its_weights(manifest, tmp_path):
     tagger = TaggerConfig(features="holistic-75", hidden_size=256, num_layers=1)
     result = train_tagger(small_config(manifest, tmp_path / "ft", init_from="dgs-2023", tagger=tagger), progress=False)
-    assert load_segmenter(result.directory).config.features == "holistic-75"
+    assert load_segmenter(result.best_dir).config.features == "holistic-75"
 
 
-def test_cli_segments_a_pose_to_json_and_eaf(fixtures_dir, tmp_path, capsys):
-    pose = str(fixtures_dir / "continuous_signing.pose")
-    assert main(["segment", pose]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert [(s["start_frame"], s["end_frame"]) for s in out["sign"]] == [(17, 34), (35, 58), (59, 93)]
-    assert out["sign"][0]["start_ms"] == pytest.approx(566.7) and "score" in out["sign"][0]
-    assert main(["segment", pose, "-o", str(tmp_path / "out.eaf")]) == 0
-    assert (tmp_path / "out.eaf").read_text().count("<ANNOTATION>") == 7
-
-
-def test_cli_a_2d_pose_with_dgs2023_fails_with_the_reason(boston_dir, tmp_path, capsys):
-    from signclip.poses.io import read_keypoint_csv
-
-    pose = read_keypoint_csv(boston_dir / "hands_condensed.csv", group_column="video")["2"]
-    path = write_pose(pose, tmp_path / "2.pose")
-    assert main(["segment", str(path)]) == 1
-    assert "motion" in capsys.readouterr().err
-    assert main(["segment", str(path), "--segmenter", "motion", "--level", "sign"]) == 0
+def test_a_bad_set_value_is_one_line_and_exit_code_1(capsys):
+    config = str(Path(__file__).parents[2] / "configs" / "segment" / "boston.yaml")
+    assert main(["segment", "train", config, "--set", "epochs=[1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--set 'epochs=[1'" in err and "not valid YAML" in err
+    assert main(["segment", "train", config, "--set", "tagger.hidden_size.x=4"]) == 1
+    assert "tagger.hidden_size is not a section" in capsys.readouterr().err

@@ -27,7 +27,7 @@ class Migration:
 
 def available_migrations() -> list[Migration]:
     """Return the migrations shipped in the package, sorted by version."""
-    folder = resources.files("signclip.search.migrations")
+    folder = resources.files("signclip.store.migrations")
     migrations = []
     for entry in folder.iterdir():
         match = FILE_PATTERN.match(entry.name)

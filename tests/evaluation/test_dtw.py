@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from signclip.baseline import dtw_distance_matrix, dtw_report
 from signclip.cli import main
 from signclip.data.manifest import read_manifest
 from signclip.data.synthetic import generate_dataset
 from signclip.errors import PoseLayoutError
-from signclip.evaluate import EvaluationError
+from signclip.evaluation.dtw import dtw_distance_matrix, dtw_report
+from signclip.evaluation.retrieval import EvaluationError
 from signclip.poses.transforms import PoseTensor
 
 

@@ -1,7 +1,7 @@
 """Exact all-against-all top-k selection: each item queries all others, in bounded memory, no approximation.
 
 The selection here knows no labels: higher score first, ties broken by the lower item index. The
-metrics' tie rule (wrong before correct, `signclip.metrics`) is applied on top by `search.analysis`,
+metrics' tie rule (wrong before correct, `signclip.evaluation.metrics`) is applied on top by `search.analysis`,
 which re-sorts the few rows where equal scores reach into the top k. The query itself is always excluded.
 Scores come either from vectors (chunked matrix products) or from a precomputed similarity or distance
 matrix (e.g. DTW), so both feed the same metrics.

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from signclip.cli import main
-from signclip.search.server import EmbeddedPostgres, process_alive
-from signclip.search.store import Store
+from signclip.store.embedded_postgres import EmbeddedPostgres, process_alive
+from signclip.store.store import Store
 
 pytestmark = pytest.mark.slow  # initializes a second data folder (initdb): a few seconds
 
@@ -33,7 +33,7 @@ def test_the_last_lease_stops_the_server_and_other_processes_keep_it_alive(home:
         pid = server.status().pid
         assert process_alive(pid)
         other = (
-            "from signclip.search.store import Store\n"
+            "from signclip.store.store import Store\n"
             f"with Store.open(home={str(home)!r}) as s:\n"
             "    s.add_items('from-child', [{'id': 'a', 'pose_path': 'a.pose'}])"
         )

@@ -1,7 +1,7 @@
 """The non-learned baseline: nearest neighbours by dynamic time warping (DTW) on preprocessed poses.
 
 A pose's score for a text is minus its DTW distance to the nearest reference pose of that text, so
-the same retrieval metrics as for SignCLIP apply (`signclip.evaluate.retrieval_report`). References
+the same retrieval metrics as for SignCLIP apply (`signclip.evaluation.retrieval.retrieval_report`). References
 are the rows outside the evaluated split; when there are none (no split given, or every row is in
 it), each pose is compared with all the other evaluated poses (leave-one-out).
 """
@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from signclip.data.table import read_table_poses
 from signclip.errors import naming_the_pose
-from signclip.evaluate import group_values, nearest_neighbour_scores, retrieval_report, split_rows
+from signclip.evaluation.retrieval import group_values, nearest_neighbour_scores, retrieval_report, split_rows
 from signclip.poses.transforms import Pipeline, PoseTensor, fit_length, fitting_preprocess
 
 DEFAULT_PREPROCESS = "fingerclip"

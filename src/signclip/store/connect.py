@@ -13,9 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from pgvector.psycopg import register_vector
 
-from signclip.search.errors import StoreError
-from signclip.search.schema import apply_migrations
-from signclip.search.server import EmbeddedPostgres, default_home
+from signclip.store.embedded_postgres import EmbeddedPostgres, default_home
+from signclip.store.errors import StoreError
+from signclip.store.schema import apply_migrations
 
 
 def connect(

@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from signclip import metrics
+from signclip.evaluation import analysis, metrics
+from signclip.evaluation.search import DatasetEvaluation
 from signclip.poses.io import write_bytes_atomically
-from signclip.search import analysis
-from signclip.search.evaluation import DatasetEvaluation
 
 REPORT_FILES = (
     "report.json",

@@ -1,17 +1,10 @@
-"""Fixtures for the search tests: one real embedded PostgreSQL per session, a fresh database per test.
-
-The server's data folder is under the session's tmp path and the server is stopped at the end, so no
-process is left behind. `PoseStatisticsEmbedder` is a real (non-learned) pose embedder, so indexing
-tests do not need the neural model.
-"""
+"""Embedders for the tests that index and search without the neural model."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
-import pytest
 from pose_format import Pose
 
 
@@ -35,16 +28,3 @@ class PoseStatisticsEmbedder:
         projection = np.random.default_rng(self._seed).normal(size=(features.shape[1], self.embed_dim))
         vectors = (features - features.mean(axis=1, keepdims=True)) @ projection
         return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-
-
-@pytest.fixture
-def embedder() -> PoseStatisticsEmbedder:
-    return PoseStatisticsEmbedder()
-
-
-@pytest.fixture(scope="session")
-def synthetic_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A generated dataset: 4 glosses x 2 signers x 2 repetitions = 16 poses, with manifest.csv."""
-    from signclip.data.synthetic import generate_dataset
-
-    return generate_dataset(tmp_path_factory.mktemp("synthetic"), glosses=4, signers=2, repetitions=2)

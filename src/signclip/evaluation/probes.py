@@ -1,6 +1,6 @@
 """Frozen-embedding probes of SignCLIP models: few-shot nearest neighbours and a linear probe.
 
-`probe_model` embeds a table's poses as `signclip.evaluate` does (flip, anonymize) and runs the probes
+`probe_model` embeds a table's poses as `signclip.evaluation.retrieval` does (flip, anonymize) and runs the probes
 asked for; `few_shot_knn`, `linear_probe` and `linear_probe_cross_validated` work on any embeddings.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from signclip.data.table import read_table_poses
-from signclip.evaluate import EvaluationError, embed_table_poses, split_rows, table_pose_names
+from signclip.evaluation.retrieval import EvaluationError, embed_table_poses, split_rows, table_pose_names
 
 SHOTS = (1, 5, 10)
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from psycopg import sql
 
-from signclip.search.errors import DimensionMismatchError, StoreError
+from signclip.store.errors import DimensionMismatchError, StoreError
 
 METRICS = {"cosine": ("<=>", "vector_cosine_ops"), "l2": ("<->", "vector_l2_ops")}
 FILTER_COLUMNS = ("gloss", "signer", "text", "spoken_language", "signed_language", "split")

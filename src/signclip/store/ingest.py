@@ -11,8 +11,8 @@ import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
-from signclip.search.errors import StoreError
-from signclip.search.pgbinary import encode_id_vector_rows
+from signclip.store.errors import StoreError
+from signclip.store.pgbinary import encode_id_vector_rows
 
 ITEM_COLUMNS = [
     "external_key",

@@ -2,7 +2,7 @@
 
 Pure functions over (vectors or a score/distance matrix, glosses) that rank every query exactly (see
 `ranking`) into a `metrics.RetrievalResult`, and the tables and confusions built from it. The metric
-definitions and the tie rule are in `signclip.metrics`.
+definitions and the tie rule are in `signclip.evaluation.metrics`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from signclip.metrics import RetrievalResult, correct_ranks, ranking_order
-from signclip.search.ranking import (
+from signclip.evaluation.metrics import RetrievalResult, correct_ranks, ranking_order
+from signclip.evaluation.ranking import (
     exclude_self,
     matrix_score_chunks,
     prepare_vectors,

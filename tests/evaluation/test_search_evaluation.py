@@ -9,13 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from signclip import metrics
 from signclip.data.manifest import read_manifest
 from signclip.errors import SignclipError
-from signclip.search import analysis
-from signclip.search.evaluation import evaluate_dataset
+from signclip.evaluation import analysis, metrics
+from signclip.evaluation.report import REPORT_FILES, write_report
+from signclip.evaluation.search import evaluate_dataset
 from signclip.search.indexer import index_manifest
-from signclip.search.report import REPORT_FILES, write_report
 
 
 def test_evaluation_of_stored_vectors_equals_the_pure_analysis(store):

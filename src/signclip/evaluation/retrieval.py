@@ -1,7 +1,7 @@
 """Evaluating SignCLIP models: text <-> pose retrieval over a table, with SignCLIP's test-time options
-(flip, anonymize, zero-shot); the frozen-embedding probes are in `signclip.probes`.
+(flip, anonymize, zero-shot); the frozen-embedding probes are in `signclip.evaluation.probes`.
 
-The metrics themselves (P@k, R@k, MedR) and their tie rule are in `signclip.metrics`;
+The metrics themselves (P@k, R@k, MedR) and their tie rule are in `signclip.evaluation.metrics`;
 `retrieval_report` runs them over a whole table, optionally within groups (e.g. per signed
 language) with the mean over groups, for any scoring method (SignCLIP embeddings, DTW, ...).
 """
@@ -17,7 +17,7 @@ from pose_format import Pose
 from signclip.data.prompts import render_prompts
 from signclip.data.table import read_table_poses
 from signclip.errors import SignclipError, naming_the_pose
-from signclip.metrics import KS, metric_keys, retrieval_metrics
+from signclip.evaluation.metrics import KS, metric_keys, retrieval_metrics
 from signclip.model.identity import Provenance
 from signclip.poses.transforms import anonymize_pose, mirror_pose
 

@@ -1,4 +1,4 @@
-"""Every retrieval metric (signclip.metrics) on tiny hand-made cases, checked against counts done by hand:
+"""Every retrieval metric (signclip.evaluation.metrics) on tiny hand-made cases, checked against counts done by hand:
 SignCLIP's text <-> pose metrics, the all-against-all metrics (also against a plain argsort reference),
 and the one tie rule both use."""
 
@@ -7,11 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from signclip import metrics
-from signclip.evaluate import retrieval_report
-from signclip.metrics import pose_to_text_metrics, retrieval_metrics, text_to_pose_metrics
-from signclip.search import analysis
-from signclip.search.ranking import symmetric_top_k, top_k_rows
+from signclip.evaluation import analysis, metrics
+from signclip.evaluation.metrics import pose_to_text_metrics, retrieval_metrics, text_to_pose_metrics
+from signclip.evaluation.ranking import symmetric_top_k, top_k_rows
+from signclip.evaluation.retrieval import retrieval_report
 
 
 def test_perfect_diagonal_scores_everything_at_rank_one():

@@ -23,16 +23,17 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from signclip.data.manifest import normalize_manifest
-from signclip.search import knn
-from signclip.search.connect import connect
-from signclip.search.errors import (
+from signclip.store import knn
+from signclip.store.connect import connect
+from signclip.store.embedded_postgres import EmbeddedPostgres
+from signclip.store.errors import (
     DimensionMismatchError,
     ModelMismatchError,
     UnknownDatasetError,
     UnknownModelError,
 )
-from signclip.search.ingest import ITEM_COLUMNS, check_vectors, upsert_embeddings, upsert_items
-from signclip.search.items import (
+from signclip.store.ingest import ITEM_COLUMNS, check_vectors, upsert_embeddings, upsert_items
+from signclip.store.items import (
     DatasetInfo,
     ModelInfo,
     SearchResult,
@@ -40,8 +41,7 @@ from signclip.search.items import (
     check_dataset_name,
     item_columns,
 )
-from signclip.search.pgbinary import decode_id_vector_rows
-from signclip.search.server import EmbeddedPostgres
+from signclip.store.pgbinary import decode_id_vector_rows
 
 EXACT_SEARCH_LIMIT = 10_000  # filtered searches over at most this many items are exact
 

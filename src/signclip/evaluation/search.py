@@ -3,7 +3,7 @@
 Each item's label is its gloss (its text where the gloss is empty); items with neither are left out.
 The embedding method reads the stored vectors once and ranks them exactly with chunked matrix
 products (no query per item); the DTW method computes the (N, N) DTW distance matrix over the raw
-poses with `signclip.baseline.dtw_distance_matrix` and feeds it to the same metrics.
+poses with `signclip.evaluation.dtw.dtw_distance_matrix` and feeds it to the same metrics.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from signclip.errors import SignclipError
-from signclip.metrics import RetrievalResult
-from signclip.search.analysis import rank_matrix, rank_vectors
-from signclip.search.store import Store
+from signclip.evaluation.analysis import rank_matrix, rank_vectors
+from signclip.evaluation.metrics import RetrievalResult
+from signclip.store.store import Store
 
 METHODS = ("embedding", "dtw")
 
@@ -95,8 +95,8 @@ def dtw_distances(
     progress: bool = True,
 ) -> np.ndarray:
     """DTW distances (N, N) between the items' poses (read, cropped to segments, preprocessed)."""
-    from signclip.baseline import DEFAULT_PREPROCESS, dtw_distance_matrix
     from signclip.data.table import read_table_poses
+    from signclip.evaluation.dtw import DEFAULT_PREPROCESS, dtw_distance_matrix
     from signclip.poses.transforms import Pipeline
 
     table = items.rename(columns={"key": "id"})

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from signclip.search.shards import ShardError, read_shards
-from signclip.search.store import Store
+from signclip.store.shards import ShardError, read_shards
+from signclip.store.store import Store
 
 
 @dataclass

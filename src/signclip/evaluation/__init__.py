@@ -1,0 +1,1 @@
+"""Judging models and searches: retrieval metrics, the DTW baselines, probes, all-against-all reports."""
