@@ -4,7 +4,8 @@ Sets up everything itself in a temporary folder: a synthetic dataset indexed wit
 into an embedded PostgreSQL, then `signclip serve` in a subprocess on a free 127.0.0.1 port. For each
 endpoint it prints requests/s, p50/p99 latency and the error count (which must be zero) for one client
 and for N clients, as ratios against the named baseline: the same work called in-process through the
-library, sequentially, in this run (what HTTP, JSON and the server add or win back by concurrency).
+library (`model.embed_texts`; `service.search` with its relevance cue and a search cache, as the server
+calls it), sequentially, in this run (what HTTP, JSON and the server add or win back by concurrency).
 Phases run in interleaved rounds, so background load on a shared machine skews them alike.
 
     python benchmarks/api_load.py --clients 8 --seconds 6 --rounds 3
@@ -117,7 +118,8 @@ def prepare(folder: Path, model_spec: str, glosses: int, signers: int, repetitio
     from signclip.data.manifest import read_manifest
     from signclip.data.synthetic import generate_dataset
     from signclip.model.hub import load_model, save_model
-    from signclip.search.indexer import index_manifest
+    from signclip.search.request import IndexOptions, validate_index_request
+    from signclip.search.service import index_items
     from signclip.store.store import Store
 
     model = load_model(model_spec)
@@ -125,7 +127,8 @@ def prepare(folder: Path, model_spec: str, glosses: int, signers: int, repetitio
     manifest = generate_dataset(folder / "data", glosses=glosses, signers=signers, repetitions=repetitions)
     home = folder / "home"
     with Store.open(home=home) as store:
-        index_manifest(store, "synthetic", read_manifest(manifest), model, progress=False)
+        request = validate_index_request("synthetic", read_manifest(manifest), model, IndexOptions(progress=False))
+        index_items(store, request)
     return model_dir, home
 
 
@@ -158,6 +161,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from signclip.model.hub import load_model
+    from signclip.search import service
+    from signclip.search.cache import SearchCache
     from signclip.store.store import Store
 
     with tempfile.TemporaryDirectory(prefix="signclip-api-load-") as temporary:
@@ -172,6 +177,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             with Store.open(home=home) as store:
+                cache = SearchCache()  # the server keeps one too: the in-process call does the same work
                 phases = [
                     (
                         "embed/text",
@@ -183,8 +189,8 @@ def main() -> None:
                         "search (text, k=10)",
                         f"{base}/api/search",
                         lambda i: {"dataset": "synthetic", "text": f"{WORDS[i % len(WORDS)]} {i}", "k": 10},
-                        lambda i: store.search(
-                            "synthetic", model.name, model.embed_texts([f"<en> <ase> {WORDS[i % len(WORDS)]} {i}"])[0]
+                        lambda i: service.search(
+                            store, model, "synthetic", service.Query(text=f"{WORDS[i % len(WORDS)]} {i}"), cache=cache
                         ),
                     ),
                 ]

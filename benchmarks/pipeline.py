@@ -76,7 +76,7 @@ def marginal(sizes: list[int], runs: list[dict[str, float]]) -> None:
 
 def embedding(folder: Path, workers: int) -> None:
     from signclip.cluster.embed import embed_manifest
-    from signclip.cluster.engine import RayOptions
+    from signclip.cluster.session import RayOptions
     from signclip.data.table import TableSource, load_table, read_table_poses
     from signclip.model.hub import load_model
     from signclip.store.shards import read_shards

@@ -21,7 +21,7 @@ import pandas as pd
 
 import signclip
 from signclip.model.identity import DEFAULT_MODEL
-from signclip.search.indexer import IndexOptions
+from signclip.search.request import IndexOptions, validate_index_request
 from signclip.search.service import index_items
 from signclip.store.embedded_postgres import EmbeddedPostgres
 from signclip.store.store import Store
@@ -54,7 +54,7 @@ def timed_run(store: Store, model, video: Path, work: Path, name: str, options: 
     manifest = pd.DataFrame([{"id": video.stem, "video_path": str(video)}])
     options = IndexOptions(**{**options.__dict__, "poses_dir": work / name})
     started = time.perf_counter()
-    report = index_items(store, name, manifest, model, options)
+    report = index_items(store, validate_index_request(name, manifest, model, options))
     seconds = time.perf_counter() - started
     if report.failed or not report.embedded:
         raise SystemExit(f"{name}: nothing indexed: {report.lines()}")

@@ -41,6 +41,7 @@ def run_quickstart(
     from signclip.data.table import read_item_pose
     from signclip.evaluation.report import write_report
     from signclip.evaluation.search import evaluate_dataset
+    from signclip.search.request import IndexOptions, validate_index_request
     from signclip.search.service import Query, index_items, search
     from signclip.store.store import Store
     from signclip.train import load_train_config, load_training_table, train
@@ -67,11 +68,11 @@ def run_quickstart(
 
     say(f"3. indexing {len(table)} poses into the embedded PostgreSQL in {workdir / 'home'}")
     summary: dict = {"model": str(result.best_dir), "workdir": str(workdir)}
+    request = validate_index_request(
+        DATASET, table, model, IndexOptions(progress=False, model_source=str(result.best_dir))
+    )
     with Store.open(home=workdir / "home") as store:
-        from signclip.search.indexer import IndexOptions
-
-        options = IndexOptions(progress=False, model_source=str(result.best_dir))
-        report = index_items(store, DATASET, table, model, options)
+        report = index_items(store, request)
         for line in report.lines():
             say(f"   {line}")
         example = table[table["split"] == config.data.val_split].iloc[0]
@@ -132,18 +133,16 @@ def signclip_command() -> str:
 def _folder_manifest(folder: Path, poses_dir: Path, say: Callable[[str], None]):
     """Manifest of a `<gloss>/<file>.pose|.mp4` folder, videos extracted to `poses_dir`, split at random."""
     from signclip.data.datasets import prepare_dataset
+    from signclip.data.manifest import normalize_manifest
     from signclip.data.splits import assign_splits
+    from signclip.search.engine import LocalEngine
+    from signclip.search.planning import attach_poses, plan_pose_jobs
 
     table = prepare_dataset("folder", folder)
-    videos = (table["pose_path"] == "") & (table["video_path"] != "")
-    if videos.any():
-        from signclip.poses.extract import extract_poses
-
-        say(f"   extracting poses from {int(videos.sum())} videos into {poses_dir}")
-        extract_poses([folder], poses_dir, progress=True)
-        outputs = [
-            str(poses_dir / Path(v).relative_to(folder.resolve()).with_suffix(".pose")) for v in table["video_path"]
-        ]
-        table.loc[videos, "pose_path"] = [o for o, is_video in zip(outputs, videos, strict=True) if is_video]
-        table = table[[Path(p).is_file() for p in table["pose_path"]]].reset_index(drop=True)
-    return assign_splits(table, "random", seed=0, val_fraction=0.0, test_fraction=0.25)
+    plan = plan_pose_jobs(normalize_manifest(table, source=str(folder)), poses_dir)
+    if plan.jobs:
+        say(f"   extracting poses from {len(plan.jobs)} videos into {poses_dir}")
+        plan = attach_poses(plan, LocalEngine().extract(plan.jobs, progress=True))
+    for key, message in plan.failed:
+        say(f"   left out {key}: {message}")
+    return assign_splits(plan.rows, "random", seed=0, val_fraction=0.0, test_fraction=0.25)

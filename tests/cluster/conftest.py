@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture(scope="session")
 def ray_local():
     pytest.importorskip("ray")
-    from signclip.cluster.engine import RayOptions, ray_session
+    from signclip.cluster.session import RayOptions, ray_session
 
     with ray_session(RayOptions(num_cpus=2)) as ray:
         yield ray

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("ray")
 
 from signclip.cluster.embed import embed_manifest
-from signclip.cluster.engine import RayOptions
+from signclip.cluster.session import RayOptions
 from signclip.data.table import TableSource, load_table, read_table_poses
 from signclip.errors import SignclipError
 from signclip.model.hub import create_model, save_model

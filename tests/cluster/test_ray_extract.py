@@ -12,8 +12,8 @@ import pytest
 pytest.importorskip("ray")
 pytest.importorskip("mediapipe")
 
-from signclip.cluster.engine import RayOptions
 from signclip.cluster.extract import ray_runner
+from signclip.cluster.session import RayOptions
 from signclip.poses.extract import extract_poses
 
 VIDEO = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "test_video.mp4"

@@ -12,13 +12,15 @@ import pytest
 
 pytest.importorskip("ray")
 
-from signclip.cluster.engine import RayOptions
-from signclip.cluster.index import index_on_ray
+from embedders import index_table
+
+from signclip.cluster.engine import RayEngine
+from signclip.cluster.session import RayOptions
 from signclip.data.table import TableSource, load_table
 from signclip.model.hub import create_model, load_model, save_model
-from signclip.search.indexer import IndexOptions, index_manifest
+from signclip.search.request import IndexOptions
 from signclip.store.bulk import load_embeddings
-from signclip.store.shards import ShardError, shard_bytes
+from signclip.store.shards import ShardError, read_shards, shard_bytes
 from signclip.store.store import Store
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -53,12 +55,13 @@ def stored(store: Store, dataset: str, model: str) -> tuple[pd.DataFrame, dict[s
 
 def test_the_ray_path_stores_what_the_local_path_stores(ray_local, store, tmp_path, model_dir, manifest):
 
-    local = index_manifest(store, "local", manifest, load_model(model_dir), IndexOptions(progress=False, workers=1))
-    report, load = index_on_ray(
-        store, "ray", manifest, model_dir, IndexOptions(progress=False, workers=2), RayOptions(), tmp_path / "shards"
-    )
+    model = load_model(model_dir)
+    local = index_table(store, "local", manifest, model, IndexOptions(progress=False, workers=1))
+    ray = RayEngine(RayOptions(), tmp_path / "shards", actors=2)
+    options = IndexOptions(progress=False, workers=2, model_source=model_dir)
+    report = index_table(store, "ray", manifest, model, options, engine=ray)
     assert (report.embedded, report.extracted, report.failed) == (local.embedded, 1, []) == (len(manifest), 1, [])
-    assert load is not None and load.rows == len(manifest)
+    assert len(read_shards([tmp_path / "shards" / "tiny-index"]).ids) == len(manifest)
     local_items, local_vectors = stored(store, "local", "tiny-index")
     ray_items, ray_vectors = stored(store, "ray", "tiny-index")
     pd.testing.assert_frame_equal(local_items, ray_items)
@@ -69,9 +72,7 @@ def test_the_ray_path_stores_what_the_local_path_stores(ray_local, store, tmp_pa
     assert [p.read_bytes() for p in poses["local"]] == [p.read_bytes() for p in poses["ray"]] and poses["ray"]
     assert store.has_index("tiny-index")
 
-    again, _ = index_on_ray(
-        store, "ray", manifest, model_dir, IndexOptions(progress=False), RayOptions(), tmp_path / "shards"
-    )
+    again = index_table(store, "ray", manifest, model, options, engine=ray)
     assert (again.embedded, again.already_embedded, again.extracted) == (0, len(manifest), 0)
 
 
@@ -105,9 +106,10 @@ def test_the_ray_path_indexes_segments_of_a_recording(ray_local, store, tmp_path
     if not recording.is_file():
         pytest.skip("needs ../shared/fixtures/continuous_signing.pose")
     manifest = pd.DataFrame([{"id": "story", "pose_path": str(recording), "signer": "s1"}])
-    options = IndexOptions(progress=False, segment=True)
-    report, load = index_on_ray(store, "story", manifest, model_dir, options, RayOptions(), tmp_path / "shards")
+    options = IndexOptions(progress=False, segment=True, model_source=model_dir)
+    engine = RayEngine(RayOptions(), tmp_path / "shards")
+    report = index_table(store, "story", manifest, load_model(model_dir), options, engine=engine)
     items = store.items("story").sort_values("key", ignore_index=True)
     assert items["key"].tolist() == ["story#sign1", "story#sign2", "story#sign3"]
-    assert report.embedded == 3 and load is not None and load.rows == 3
+    assert report.embedded == 3 and len(read_shards([tmp_path / "shards" / "tiny-index"]).ids) == 3
     assert (items["start_ms"] > 0).all() and (items["end_ms"] > items["start_ms"]).all()

@@ -9,9 +9,11 @@ import pytest
 
 pytest.importorskip("ray")
 
-from signclip.cluster.engine import RayOptions
-from signclip.cluster.segment import ray_segment_runner
-from signclip.search.segmenting import segment_recordings
+from signclip.cluster.engine import RayEngine
+from signclip.cluster.session import RayOptions
+from signclip.data.manifest import normalize_manifest
+from signclip.search.engine import LocalEngine
+from signclip.search.request import Segmentation
 from signclip.segment import load_segmenter
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -28,11 +30,11 @@ def test_ray_actors_give_the_rows_of_local_segmentation(ray_local, tmp_path):
             {"id": "broken", "pose_path": str(tmp_path / "missing.pose")},
         ]
     )
-    segmenter = load_segmenter("dgs-2023")
-    local = segment_recordings(manifest, segmenter, "sign", tmp_path / "poses", progress=False)
-    runner = ray_segment_runner(RayOptions(), actors=2, batch_size=1)
-    remote = segment_recordings(manifest, segmenter, "sign", tmp_path / "poses", progress=False, segment_runner=runner)
-    assert len(local.rows) >= 3 and set(local.rows["id"].str.split("#").str[0]) == {"story", "later"}
-    pd.testing.assert_frame_equal(remote.rows, local.rows)
-    assert [key for key, _ in remote.failed] == ["broken"] and remote.failed == local.failed
-    assert remote.unsegmented == local.unsegmented
+    records = normalize_manifest(manifest).to_dict(orient="records")
+    segmentation = Segmentation(load_segmenter("dgs-2023"), "dgs-2023", "sign")
+    local = LocalEngine().segment(records, segmentation, progress=False)
+    remote = RayEngine(RayOptions(), tmp_path / "shards", actors=2).segment(records, segmentation, progress=False)
+    rows = [row for outcome in local for row in outcome.rows]
+    assert len(rows) >= 3 and {row["id"].split("#")[0] for row in rows} == {"story", "later"}
+    assert remote == local
+    assert [outcome.id for outcome in remote if outcome.error] == ["broken"]

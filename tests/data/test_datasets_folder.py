@@ -83,8 +83,17 @@ def test_empty_folder_and_loose_files(tmp_path):
     with pytest.raises(DatasetError, match="no pose or video files"):
         prepare_dataset("folder", tmp_path)
     (tmp_path / "sign.mp4").write_bytes(b"video")
-    with pytest.raises(DatasetError, match="no gloss folder"):
+    with pytest.raises(
+        DatasetError, match=r"1 files lie directly in the dataset folder, without a gloss folder: sign\.mp4"
+    ):
         prepare_dataset("folder", tmp_path)
+    for number in range(22):
+        (tmp_path / f"take{number:02d}.pose").write_bytes(b"pose")
+    with pytest.raises(
+        DatasetError, match=r"23 files lie directly .*: sign\.mp4, take00\.pose, .* and 3 more"
+    ) as caught:
+        prepare_dataset("folder", tmp_path)
+    assert "take18.pose" in str(caught.value) and "take19.pose" not in str(caught.value)  # 20 named, then a count
 
 
 def test_not_a_csv_file(tmp_path):

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from embedders import index_table
 
 from signclip.data.manifest import read_manifest
 from signclip.errors import SignclipError
 from signclip.evaluation import analysis, metrics
 from signclip.evaluation.report import REPORT_FILES, write_report
 from signclip.evaluation.search import evaluate_dataset
-from signclip.search.indexer import index_manifest
 
 
 def test_evaluation_of_stored_vectors_equals_the_pure_analysis(store):
@@ -55,7 +55,7 @@ def test_the_report_files(store, tmp_path: Path):
 
 
 def test_dtw_method_ranks_the_raw_poses(store, synthetic_manifest, embedder):
-    index_manifest(store, "synthetic", read_manifest(synthetic_manifest), embedder, progress=False)
+    index_table(store, "synthetic", read_manifest(synthetic_manifest), embedder, progress=False)
     evaluation = evaluate_dataset(store, "synthetic", method="dtw", k=3, dtw_max_frames=16, progress=False)
     result = evaluation.result
     assert evaluation.settings["method"] == "dtw"

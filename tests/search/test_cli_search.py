@@ -8,27 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from embedders import save_tiny_model
 
 from signclip.cli import main
 from signclip.data.manifest import read_manifest
 
 pytestmark = pytest.mark.slow  # builds and runs a (tiny) SignCLIP model: several seconds
-
-
-def save_tiny_model(folder: Path, text_folder: Path, name: str, embed_dim: int) -> Path:
-    from signclip.model.hub import create_model, save_model
-
-    model = create_model(
-        {
-            "base": "signclip-small",
-            "name": name,
-            "tower_dim": embed_dim,
-            "max_frames": 64,
-            "pose_encoder": {"width": 32, "layers": 1, "heads": 2, "conv_blocks": 1},
-            "text_encoder": {"name": str(text_folder), "max_length": 32},
-        }
-    )
-    return save_model(model, folder / f"{name}-{embed_dim}")
 
 
 @pytest.fixture

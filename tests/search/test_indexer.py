@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from embedders import PoseStatisticsEmbedder
+from embedders import PoseStatisticsEmbedder, index_table
 
 from signclip.data.manifest import read_manifest
 from signclip.poses.io import read_pose
-from signclip.search.indexer import index_manifest
 from signclip.store.errors import DimensionMismatchError
 from signclip.store.store import Store
 
@@ -39,7 +38,7 @@ def embedding_count(store: Store) -> int:
 
 def test_index_embeds_every_item_and_finds_each_pose_first(store: Store, synthetic_manifest: Path, embedder):
     manifest = read_manifest(synthetic_manifest)
-    report = index_manifest(store, "synthetic", manifest, embedder, batch_size=5, progress=False)
+    report = index_table(store, "synthetic", manifest, embedder, batch_size=5, progress=False)
     assert (report.items, report.embedded, report.already_embedded, report.failed) == (16, 16, 0, [])
     assert report.index_built
     assert embedder.calls == 4  # 16 items in batches of 5
@@ -48,9 +47,9 @@ def test_index_embeds_every_item_and_finds_each_pose_first(store: Store, synthet
     first = items.iloc[0]
     results = store.search("synthetic", embedder.name, vectors[0], k=3)
     assert results[0].key == first["key"] and results[0].distance == pytest.approx(0, abs=1e-5)
-    again = index_manifest(store, "synthetic", manifest, embedder, batch_size=5, progress=False)
+    again = index_table(store, "synthetic", manifest, embedder, batch_size=5, progress=False)
     assert (again.embedded, again.already_embedded) == (0, 16)
-    forced = index_manifest(store, "synthetic", manifest, embedder, batch_size=8, force=True, progress=False)
+    forced = index_table(store, "synthetic", manifest, embedder, batch_size=8, force=True, progress=False)
     assert forced.embedded == 16
     assert embedding_count(store) == 16
 
@@ -60,11 +59,11 @@ def test_a_crash_keeps_finished_batches_and_a_rerun_does_the_rest(store, synthet
     manifest = read_manifest(synthetic_manifest)
     crashing = CrashingEmbedder(good_batches=2, error=error)
     with pytest.raises(type(error)):
-        index_manifest(store, "synthetic", manifest, crashing, batch_size=4, progress=False)
+        index_table(store, "synthetic", manifest, crashing, batch_size=4, progress=False)
     assert embedding_count(store) == 8  # two committed batches of 4
     assert len(store.items("synthetic", pending_model=crashing.name)) == 8
     rerun = PoseStatisticsEmbedder()
-    report = index_manifest(store, "synthetic", manifest, rerun, batch_size=4, progress=False)
+    report = index_table(store, "synthetic", manifest, rerun, batch_size=4, progress=False)
     assert (report.embedded, report.already_embedded) == (8, 8)
     assert rerun.calls == 2
     assert embedding_count(store) == 16
@@ -77,7 +76,7 @@ def test_unreadable_pose_files_are_reported_and_the_rest_indexed(store, syntheti
     broken.write_bytes(b"not a pose at all")
     manifest.loc[2, "pose_path"] = str(broken)
     manifest.loc[5, "pose_path"] = str(tmp_path / "missing.pose")
-    report = index_manifest(store, "synthetic", manifest, embedder, batch_size=4, progress=False)
+    report = index_table(store, "synthetic", manifest, embedder, batch_size=4, progress=False)
     assert report.embedded == 14
     failed = dict(report.failed)
     assert set(failed) == {manifest.loc[2, "id"], manifest.loc[5, "id"]}
@@ -88,10 +87,10 @@ def test_unreadable_pose_files_are_reported_and_the_rest_indexed(store, syntheti
 
 def test_a_model_of_another_size_under_the_same_name_is_refused_before_any_work(store, synthetic_manifest):
     manifest = read_manifest(synthetic_manifest)
-    index_manifest(store, "synthetic", manifest, PoseStatisticsEmbedder(embed_dim=24), progress=False)
+    index_table(store, "synthetic", manifest, PoseStatisticsEmbedder(embed_dim=24), progress=False)
     other = PoseStatisticsEmbedder(embed_dim=12)
     with pytest.raises(DimensionMismatchError, match=r"24-d embeddings.*12-d"):
-        index_manifest(store, "synthetic", manifest, other, progress=False)
+        index_table(store, "synthetic", manifest, other, progress=False)
     assert other.calls == 0
 
 
@@ -145,11 +144,11 @@ def test_video_rows_are_extracted_once_and_embedded(store: Store, fixtures_dir: 
         ]
     )
     poses_dir = tmp_path / "poses"
-    report = index_manifest(store, "videos", manifest, embedder, poses_dir=poses_dir, workers=1, progress=False)
+    report = index_table(store, "videos", manifest, embedder, poses_dir=poses_dir, workers=1, progress=False)
     assert (report.extracted, report.embedded) == (1, 1)
     assert dict(report.failed) == {"missing-video": f"{tmp_path / 'gone.mp4'}: no such video file"}
     pose_path = store.items("videos").set_index("key").loc["video-sign", "pose_path"]
     assert pose_path == str(poses_dir / "test_video.pose")
     assert read_pose(pose_path).body.data.shape[0] == 58
-    rerun = index_manifest(store, "videos", manifest, embedder, poses_dir=poses_dir, workers=1, progress=False)
+    rerun = index_table(store, "videos", manifest, embedder, poses_dir=poses_dir, workers=1, progress=False)
     assert (rerun.extracted, rerun.embedded, rerun.already_embedded) == (0, 0, 1)

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from embedders import index_table
 
 from signclip.errors import SignclipError
 from signclip.poses.io import read_pose, write_pose
 from signclip.poses.transforms.core import with_body
-from signclip.search.indexer import index_manifest
 from signclip.search.service import item_pose, stored_item
 from signclip.store.store import Store
 
@@ -20,7 +20,7 @@ DGS_SIGNS = [(17, 34), (35, 58), (59, 93)]  # dgs-2023's sign segments of contin
 
 
 def segment_index(store: Store, manifest: pd.DataFrame, embedder, tmp_path: Path, **options):
-    return index_manifest(
+    return index_table(
         store, "long", manifest, embedder, segment=True, poses_dir=tmp_path / "poses", progress=False, **options
     )
 

@@ -1,6 +1,6 @@
 """The search use cases (signclip.search.service) and what issue 12 asks of them: the model a dataset
 was indexed with by default, errors naming the dataset's models, relevance cues, the query's own item left
-out, unlabeled folders, mirrored extraction, validated dataset names, undefined metrics."""
+out, unlabeled folders, pose jobs, validated dataset names, undefined metrics."""
 
 from __future__ import annotations
 
@@ -8,54 +8,61 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
-from embedders import PoseStatisticsEmbedder
+from embedders import PoseStatisticsEmbedder, index_table
 
+from signclip.cli.wording import cli_message
+from signclip.data.datasets.folder import folder_table
 from signclip.data.manifest import read_manifest
 from signclip.evaluation.analysis import rank_vectors
 from signclip.evaluation.metrics import summarize
 from signclip.evaluation.search import evaluate_dataset
 from signclip.poses.io import read_pose
-from signclip.search import service
-from signclip.search.extraction import _mirror_videos
-from signclip.search.indexer import index_manifest
+from signclip.search import models, service
 from signclip.search.relevance import NULL_PROMPTS, Relevance, null_prompts, relevance_of, standing
-from signclip.search.sources import folder_table
+from signclip.serve.errors import error_body
 from signclip.store.items import InvalidDatasetNameError
 from signclip.store.store import Store
 
 
 @pytest.fixture
 def indexed(store: Store, synthetic_manifest: Path, embedder) -> tuple[Store, object]:
-    index_manifest(store, "synthetic", read_manifest(synthetic_manifest), embedder, progress=False)
+    index_table(store, "synthetic", read_manifest(synthetic_manifest), embedder, progress=False)
     return store, embedder
 
 
 def test_a_dataset_of_one_model_is_searched_with_it_by_default(store, synthetic_manifest, embedder, tmp_path):
     manifest = read_manifest(synthetic_manifest)
-    index_manifest(store, "synthetic", manifest, embedder, progress=False, model_source=str(tmp_path / "model"))
-    assert service.choose_model(store, "synthetic") == str(tmp_path / "model")  # where it was loaded from
-    assert service.choose_loaded_model(store, "synthetic", ["other", embedder.name], None) == embedder.name
+    index_table(store, "synthetic", manifest, embedder, progress=False, model_source=str(tmp_path / "model"))
+    assert models.choose_model(store, "synthetic") == str(tmp_path / "model")  # where it was loaded from
+    assert models.choose_loaded_model(store, "synthetic", ["other", embedder.name], None) == embedder.name
 
 
 def test_a_model_of_unknown_origin_must_be_given(indexed):
     store, _ = indexed  # indexed without a model source, under a name no registry knows
-    with pytest.raises(service.ModelChoiceError, match="give it with --model DIRECTORY"):
-        service.choose_model(store, "synthetic")
+    with pytest.raises(models.ModelChoiceError, match="whose directory the store does not know") as caught:
+        models.choose_model(store, "synthetic")
+    assert caught.value.problem == "unknown_source" and "--model" not in str(caught.value)  # no front end's words
+    assert cli_message(caught.value).endswith("give it with --model DIRECTORY")
 
 
 def test_another_model_or_several_models_give_errors_naming_the_datasets_models(indexed, synthetic_manifest):
     store, _ = indexed
-    with pytest.raises(service.ModelChoiceError, match="indexed with pose-statistics") as caught:
-        service.choose_model(store, "synthetic", "signclip-small")
+    with pytest.raises(models.ModelChoiceError, match="indexed with pose-statistics") as caught:
+        models.choose_model(store, "synthetic", "signclip-small")
     assert caught.value.models == ["pose-statistics"]
-    with pytest.raises(service.ModelChoiceError, match="has not loaded"):
-        service.choose_loaded_model(store, "synthetic", ["signclip-small"], None)
+    with pytest.raises(models.ModelChoiceError, match="none of which this server has loaded") as caught:
+        models.choose_loaded_model(store, "synthetic", ["signclip-small"], None)
+    assert caught.value.loaded == ["signclip-small"] and "signclip serve --model" in error_body(caught.value)["detail"]
     other = PoseStatisticsEmbedder(name="other-statistics", seed=3)
-    index_manifest(store, "synthetic", read_manifest(synthetic_manifest), other, progress=False)
-    with pytest.raises(service.ModelChoiceError, match="2 models") as caught:
-        service.choose_model(store, "synthetic")
-    assert caught.value.models == ["other-statistics", "pose-statistics"]
+    index_table(store, "synthetic", read_manifest(synthetic_manifest), other, progress=False)
+    with pytest.raises(models.ModelChoiceError, match="2 models") as caught:
+        models.choose_model(store, "synthetic")
+    assert caught.value.models == ["other-statistics", "pose-statistics"] and caught.value.problem == "several"
+    assert models.choose_loaded_model(store, "synthetic", ["signclip-small", "pose-statistics"], None) == (
+        "pose-statistics"  # the loaded model that the dataset has, though it has two
+    )
 
 
 def test_search_by_example_leaves_out_the_query_item_and_gives_relevance(indexed, synthetic_manifest):
@@ -93,30 +100,40 @@ def test_unlabeled_folders_index_and_search_by_example_but_do_not_evaluate(store
     shutil.copy(manifest.iloc[0]["pose_path"], root / "hello" / "1.pose")
     shutil.copy(manifest.iloc[1]["pose_path"], root / "bye" / "1.pose")
     shutil.copy(manifest.iloc[2]["pose_path"], root / "loose.pose")
-    table = folder_table(root)
+    table = folder_table(root, require_glosses=False)
     assert sorted(table["id"]) == ["bye-1", "hello-1", "loose"]
     assert table.set_index("id")["gloss"].to_dict() == {"hello-1": "hello", "bye-1": "bye", "loose": ""}
-    assert set(table["split"]) == {""}
+    assert set(table["split"]) == {""} and table.attrs["without_gloss"] == 1
+    with pytest.raises(Exception, match=r"1 files lie directly in the dataset folder.*: loose\.pose"):
+        folder_table(root, require_glosses=True)
     flat = root / "hello"
-    report = index_manifest(store, "flat", folder_table(flat), PoseStatisticsEmbedder(), progress=False)
+    report = index_table(
+        store, "flat", folder_table(flat, require_glosses=False), PoseStatisticsEmbedder(), progress=False
+    )
     assert report.embedded == 1 and store.items("flat")["gloss"].tolist() == [""]
     answer = service.search(store, PoseStatisticsEmbedder(), "flat", service.Query(pose=read_pose(flat / "1.pose")))
     assert [hit.key for hit in answer.results] == ["1"]
-    index_manifest(store, "flat", folder_table(root / "bye"), PoseStatisticsEmbedder(), progress=False)
+    index_table(
+        store, "flat", folder_table(root / "bye", require_glosses=False), PoseStatisticsEmbedder(), progress=False
+    )
     with pytest.raises(Exception, match="evaluation needs labels"):
         evaluate_dataset(store, "flat", "pose-statistics", progress=False)
 
 
-def test_extraction_mirrors_the_video_folders(tmp_path):
-    from signclip.poses.extract import plan_extraction
+def test_video_rows_get_pose_files_below_the_poses_folder_by_their_folders(tmp_path):
+    from signclip.data.manifest import normalize_manifest
+    from signclip.search.planning import plan_pose_jobs
 
     for gloss in ("hello", "bye"):
         (tmp_path / "videos" / gloss).mkdir(parents=True)
         (tmp_path / "videos" / gloss / "1.mp4").write_bytes(b"not really a video")
-    videos = [str(tmp_path / "videos" / g / "1.mp4") for g in ("hello", "bye")]
-    mirror = _mirror_videos(videos, tmp_path / "links")
-    outputs = sorted(job.output for job in plan_extraction([mirror], tmp_path / "poses").jobs)
+    rows = [{"id": g, "video_path": str(tmp_path / "videos" / g / "1.mp4")} for g in ("hello", "bye")]
+    rows.append({"id": "gone", "video_path": str(tmp_path / "videos" / "gone.mp4")})
+    plan = plan_pose_jobs(normalize_manifest(pd.DataFrame(rows)), tmp_path / "poses")
+    outputs = sorted(job.output for job in plan.jobs)
     assert outputs == [tmp_path / "poses" / "bye" / "1.pose", tmp_path / "poses" / "hello" / "1.pose"]
+    assert [key for key, _ in plan.failed] == ["gone"] and sorted(plan.rows["id"]) == ["bye", "hello"]
+    assert not (tmp_path / "poses").exists()  # planning writes nothing
 
 
 def test_one_gloss_makes_the_metrics_undefined_not_perfect():

@@ -29,14 +29,15 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, small_model_config) -> P
 @pytest.fixture(scope="session")
 def serve_home(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Path:
     """A signclip home whose embedded PostgreSQL holds the synthetic dataset, embedded by the test model."""
+    from embedders import index_table
+
     from signclip.model.hub import load_model
-    from signclip.search.indexer import index_manifest
     from signclip.store.store import Store
 
     home = tmp_path_factory.mktemp("home")
     manifest = generate_dataset(tmp_path_factory.mktemp("data"), glosses=6, signers=2, repetitions=2)
     with Store.open(home=home) as store:
-        index_manifest(store, DATASET, read_manifest(manifest), load_model(model_dir), progress=False)
+        index_table(store, DATASET, read_manifest(manifest), load_model(model_dir), progress=False)
     return home
 
 
@@ -93,10 +94,10 @@ def video_segment(serve_home: Path, database_url: str, model_dir: Path, fixtures
     """A segment (600-900 ms) of the real fixture video, indexed as dataset `synthetic-video` with a synthetic
     pose; returns its item id, video and times (skips when ../shared is absent). Indexing again is a no-op."""
     import pandas as pd
+    from embedders import index_table
 
     from signclip.model.hub import load_model
     from signclip.poses.io import write_pose
-    from signclip.search.indexer import index_manifest
     from signclip.store.store import Store
 
     video = fixtures_dir / "test_video.mp4"
@@ -106,5 +107,5 @@ def video_segment(serve_home: Path, database_url: str, model_dir: Path, fixtures
     row = {"id": "clip#sign1", "video_path": str(video), "pose_path": str(pose), "start_ms": 600.0, "end_ms": 900.0}
     row.update(spoken_language="en", signed_language="ase")
     with Store.open(database_url, home=serve_home) as store:
-        report = index_manifest(store, VIDEO_DATASET, pd.DataFrame([row]), load_model(model_dir), progress=False)
+        report = index_table(store, VIDEO_DATASET, pd.DataFrame([row]), load_model(model_dir), progress=False)
     return {"dataset": VIDEO_DATASET, "item_id": report.item_ids[0], "video": video, "start_ms": 600.0, "end_ms": 900.0}

@@ -7,6 +7,7 @@ import base64
 import contextlib
 import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -475,7 +476,16 @@ def test_index_with_segment_stores_a_recordings_signs(client, fixtures_dir, stor
     pose = read_pose(fixtures_dir / "continuous_signing.pose")
     item = {"id": "story", "pose": base64.b64encode(pose_to_bytes(pose)).decode(), "signer": "visitor"}
     request = {"dataset": stories, "items": [item], "segment": True}
+    uploads = Path(client.app.state.settings.upload_dir)
+    files_before = sorted(uploads.rglob("*")) if uploads.exists() else []
+    before = snapshot(client)
     assert_problem(client.post("/api/index", json={**request, "segmenter": "x"}), 422, "segmenter: unknown 'x'")
+    for bad in ("../etc", "../../seg-escape", ".hidden"):
+        assert_problem(client.post("/api/index", json={**request, "dataset": bad}), 422, "not allowed")
+    assert_problem(client.post("/api/index", json={**request, "items": [{"pose": item["pose"]}]}), 422, "id")
+    assert snapshot(client) == before  # no dataset, no row
+    assert (sorted(uploads.rglob("*")) if uploads.exists() else []) == files_before  # no pose, no folder
+    assert not (uploads.parent / "etc").exists() and not (uploads.parent.parent / "seg-escape").exists()
     confidence = pose.body.confidence.copy()
     confidence[:, :, 33:] = 0  # no face, no hands: nothing to segment
     handless = pose_to_bytes(with_body(pose, np.ma.getdata(pose.body.data), confidence))

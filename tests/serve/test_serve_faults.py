@@ -62,7 +62,10 @@ def test_a_dataset_of_a_model_the_server_has_not_loaded_is_a_409_naming_it(clien
         try:
             response = client.post("/api/search", json={"dataset": "elsewhere", "text": "house"})
             assert response.status_code == 409
-            assert response.json()["models"] == ["other-model"] and "has not loaded" in response.json()["detail"]
+            answer = response.json()
+            assert answer["models"] == ["other-model"] and answer["problem"] == "not_loaded"
+            assert "none of which this server has loaded" in answer["detail"]
+            assert "signclip serve --model" in answer["detail"]
             body = {"dataset": "elsewhere", "text": "house", "model_name": "default"}
             response = client.post("/api/search", json=body)
             assert response.status_code == 409 and "'serve-test' has no embeddings" in response.json()["detail"]

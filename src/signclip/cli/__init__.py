@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = args.func(args)
     except SignclipError as error:
-        print(f"error: {error}", file=sys.stderr)
+        from signclip.cli.wording import cli_message
+
+        print(f"error: {cli_message(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -23,7 +23,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
 
 def ray_options(args: argparse.Namespace):
     """The RayOptions of --ray-address, after checking that Ray is installed (SignclipError otherwise)."""
-    from signclip.cluster.engine import RayOptions, import_ray
+    from signclip.cluster.session import RayOptions, import_ray
 
     import_ray()
     return RayOptions(address=args.ray_address)

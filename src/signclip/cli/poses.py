@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from signclip.cli.engine import add_engine_arguments, ray_options
-from signclip.poses.extract import VIDEO_EXTENSIONS, extract_poses, run_jobs
+from signclip.poses.extract import extract_poses, run_jobs
+from signclip.poses.files import VIDEO_SUFFIXES
 from signclip.poses.io import read_pose, summarize_pose
 
 
@@ -18,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     extract = subparsers.add_parser(
         "extract",
         help="extract MediaPipe Holistic poses from videos into .pose files",
-        description=f"Write one .pose per video; folders are searched recursively for {' '.join(VIDEO_EXTENSIONS)} "
+        description=f"Write one .pose per video; folders are searched recursively for {' '.join(VIDEO_SUFFIXES)} "
         "and their structure is mirrored under OUT_DIR. Existing outputs are skipped (resumable); failures "
         "are reported, logged to OUT_DIR/extract_errors.log and make the exit code 1.",
     )

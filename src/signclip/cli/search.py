@@ -141,12 +141,12 @@ def run_db(args: argparse.Namespace) -> int:
 
 
 def run_index_add(args: argparse.Namespace) -> int:
-    """Run `signclip index add`: read the folder or manifest, embed and store it, print the report."""
+    """Run `signclip index add`: read the folder or manifest, check the request, index it, print the report."""
     import signclip
     from signclip.model.identity import untrained_warning
-    from signclip.search.indexer import IndexOptions
+    from signclip.search.request import IndexOptions, validate_index_request
     from signclip.search.service import index_items
-    from signclip.search.sources import read_source
+    from signclip.search.sources import read_source, without_gloss_note
     from signclip.store.store import Store
 
     if not args.segment and (args.segmenter or args.level):
@@ -160,28 +160,32 @@ def run_index_add(args: argparse.Namespace) -> int:
         segment=args.segment,
         **{name: value for name, value in (("segmenter", args.segmenter), ("level", args.level)) if value},
     )
-    if args.batch_size < 1:
-        raise SignclipError(f"--batch-size must be at least 1, got {args.batch_size}")
     manifest = read_source(args.folder, args.manifest, args.spoken_language, args.signed_language)
     model = signclip.load_model(args.model)
+    request = validate_index_request(args.dataset, manifest, model, options)  # before anything is written
     _warn(untrained_warning(model))
+    _warn(without_gloss_note(manifest, args.folder))
     with Store.open() as store:
+        engine = _engine(args, store, request.dataset)
         try:
-            if args.engine == "ray":
-                from signclip.cluster.index import index_on_ray
-
-                report, load = index_on_ray(
-                    store, args.dataset, manifest, options.model_source, options, ray_options(args)
-                )
-                lines = report.lines() + (load.lines() if load else [])
-            else:
-                lines = index_items(store, args.dataset, manifest, model, options).lines()
+            report = index_items(store, request, engine)
         except (SignclipError, KeyboardInterrupt):
             print(_stopped_note(store, args.dataset, model.name, len(manifest)), file=sys.stderr)
             raise
-    for line in lines:
+    for line in report.lines():
         print(line)
     return 0
+
+
+def _engine(args: argparse.Namespace, store, dataset: str):
+    """The engine of --engine: this machine's, or Ray's (shards under <store home>/shards/<dataset>/)."""
+    from signclip.search.engine import LocalEngine
+
+    if args.engine != "ray":
+        return LocalEngine(args.workers)
+    from signclip.cluster.engine import RayEngine
+
+    return RayEngine(ray_options(args), store.home / "shards" / dataset, args.workers)
 
 
 def run_load_embeddings(args: argparse.Namespace) -> int:
@@ -271,7 +275,8 @@ def run_search(args: argparse.Namespace) -> int:
     import signclip
     from signclip.model.identity import untrained_warning
     from signclip.poses.io import read_any_pose
-    from signclip.search.service import Query, choose_model, search
+    from signclip.search.models import choose_model
+    from signclip.search.service import Query, search
     from signclip.store.store import Store
 
     if args.dataset is None or (args.text, args.pose, args.video) == (None, None, None):
@@ -309,7 +314,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Run `signclip search evaluate`: all-against-all retrieval, report files and headline figures."""
     from signclip.evaluation.report import write_report
     from signclip.evaluation.search import evaluate_dataset
-    from signclip.search.service import choose_model_name
+    from signclip.search.models import choose_model_name
     from signclip.store.store import Store
 
     out_dir = Path(args.out_dir or Path("outputs") / "search-evaluate" / f"{args.dataset}-{args.method}")

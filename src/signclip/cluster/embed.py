@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from signclip.cluster.engine import RayOptions, cluster_gpus, map_with_actors, ray_session
-from signclip.errors import SignclipError
+from signclip.cluster.session import RayOptions, cluster_gpus, map_with_actors, ray_session
+from signclip.search.engine import EMBED_COLUMNS
 from signclip.store.shards import read_shards, shard_bytes, shard_files
 
-ROW_COLUMNS = ["id", "pose_path", "start_ms", "end_ms"]
 ERROR_LOG_NAME = "embed_errors.log"
 
 
@@ -67,44 +66,25 @@ class EmbedActor:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         """Embed the rows (id, pose_path, start_ms, end_ms); returns per row its id, error ("" if none), shard."""
-        from signclip.data.table import read_item_pose
         from signclip.poses.io import write_bytes_atomically
+        from signclip.search.engine import embed_rows
 
-        rows = pd.DataFrame({column: batch[column] for column in ROW_COLUMNS}).to_dict(orient="records")
-        ids, poses, errors = [], [], {}
-        for row in rows:
-            try:
-                poses.append(read_item_pose(row))
-                ids.append(str(row["id"]))
-            except SignclipError as error:
-                errors[str(row["id"])] = str(error)
-        ids, vectors = self._embed(ids, poses, errors)
+        rows = pd.DataFrame({column: batch[column] for column in EMBED_COLUMNS}).to_dict(orient="records")
+        embedded = embed_rows(self.model, rows, batch_size=len(rows) or 1)
+        errors = dict(embedded.failed)
         shard = ""
-        if ids:
-            name = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:20]
+        if embedded.keys:
+            name = hashlib.sha256("\n".join(embedded.keys).encode()).hexdigest()[:20]
             path = self.out_dir / f"part-{name}.parquet"
-            write_bytes_atomically(shard_bytes(ids, vectors, self.model.name, self.fingerprint), path)
+            write_bytes_atomically(
+                shard_bytes(embedded.keys, embedded.vectors, self.model.name, self.fingerprint), path
+            )
             shard = str(path)
         return {
             "id": [str(row["id"]) for row in rows],
             "error": [errors.get(str(row["id"]), "") for row in rows],
             "shard": [shard if str(row["id"]) not in errors else "" for row in rows],
         }
-
-    def _embed(self, ids: list[str], poses: list, errors: dict[str, str]) -> tuple[list[str], np.ndarray]:
-        """Embed all poses at once; when that fails, one by one, recording the poses at fault in `errors`."""
-        try:
-            return ids, self.model.embed_poses(poses, batch_size=len(poses) or 1)
-        except SignclipError:
-            pass
-        kept, vectors = [], []
-        for item_id, pose in zip(ids, poses, strict=True):
-            try:
-                vectors.append(self.model.embed_poses([pose], batch_size=1)[0])
-                kept.append(item_id)
-            except SignclipError as error:
-                errors[item_id] = str(error)
-        return kept, np.array(vectors, dtype=np.float32).reshape(len(kept), -1)
 
 
 def embed_manifest(
@@ -114,11 +94,13 @@ def embed_manifest(
     options: RayOptions | None = None,
     actors: int | None = None,
     batch_size: int = 256,
+    fingerprint: str | None = None,
 ) -> EmbedReport:
     """Embed every row of `table` (manifest columns; rows need a pose_path) into shards under `out_dir`.
 
-    `model` is a model directory or registered name (loaded once per actor and once here for its
-    fingerprint). `actors` defaults to the cluster's GPUs when it has any, else its CPUs.
+    `model` is a model directory or registered name, loaded once per actor (and once here for its
+    fingerprint unless `fingerprint` is given). `actors` defaults to the cluster's GPUs when it has any,
+    else its CPUs.
     Returns the report; raises SignclipError when `out_dir` holds shards of another model.
     """
     from signclip.model.hub import load_model
@@ -126,7 +108,7 @@ def embed_manifest(
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    fingerprint = model_fingerprint(load_model(model))
+    fingerprint = fingerprint or model_fingerprint(load_model(model))
     existing = shard_files([out_dir]) if out_dir.is_dir() else []
     done = set(read_shards(existing, fingerprint).ids) if existing else set()
     pending = table[~table["id"].astype(str).isin(done)]
@@ -138,7 +120,7 @@ def embed_manifest(
     with ray_session(options or RayOptions()) as ray:
         gpus = cluster_gpus(ray)
         report.device = "gpu" if gpus else "cpu"
-        rows = pending[ROW_COLUMNS].astype({"id": str, "pose_path": str}).reset_index(drop=True)
+        rows = pending[EMBED_COLUMNS].astype({"id": str, "pose_path": str}).reset_index(drop=True)
         blocks = max(1, -(-len(rows) // batch_size))
         report.actors = min(blocks, actors or gpus or int(ray.cluster_resources().get("CPU", 1)))
         dataset = ray.data.from_items(rows.to_dict(orient="records"), override_num_blocks=blocks)

@@ -1,93 +1,82 @@
-"""Starting or joining Ray for a command: a local Ray on this machine, or a cluster at `address`."""
+"""The Ray engine: the indexing stages' heavy work (extract, segment, embed) on Ray Data actors.
+
+It answers the engine seam (`signclip.search.engine.Engine`) with the same typed outcomes as the local
+engine: extraction on CPU actors that each hold one MediaPipe graph (extract.py), segmentation on
+actors holding one segmenter (segment.py; GPUs when the cluster has them), embedding on actors holding
+the model (embed.py; GPUs when the cluster has them) that write Parquet shards under `shards_dir`, which
+a rerun skips. The vectors come back to the indexing stages from those shards, and the stages store them
+as on the local path; outputs are the same bytes and vectors on either engine.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from signclip.cluster.embed import embed_manifest
+from signclip.cluster.extract import ray_runner
+from signclip.cluster.segment import segment_on_ray
+from signclip.cluster.session import RayOptions, ray_session
 from signclip.errors import SignclipError
-
-INSTALL_HINT = "the ray engine needs Ray: pip install 'signclip[cluster]'"
-# Actors that die (a killed worker process, a lost node) are restarted and their batch retried this many
-# times; after that the run stops with Ray's error. (Ray Data's own default retries forever, which a video
-# that crashes MediaPipe every time would turn into a hang.) Passed as ray_remote_args, which Ray 2.64
-# removes: the `cluster` extra pins ray below it.
-MAX_RETRIES = 3
+from signclip.poses.extract import ExtractReport, VideoJob, default_workers, run_extraction
+from signclip.search.engine import EMBED_COLUMNS, EmbeddedBatch
+from signclip.search.request import IndexModel, Segmentation
+from signclip.search.segmenting import SegmentOutcome
+from signclip.store.shards import read_shards, shard_files
 
 
-@dataclass(frozen=True)
-class RayOptions:
-    """Where Ray runs: `address` None starts a local Ray with `num_cpus` (default: all) for this command;
-    "auto" or "ray://host:10001" or "host:6379" joins a running cluster (`ray start --head` there)."""
+@dataclass
+class RayEngine:
+    """Ray Data actors on a local Ray or a cluster (`options`): `actors` per stage (default: the cluster's
+    CPUs, or its GPUs for segmenting and embedding), embedding shards under `shards_dir`."""
 
-    address: str | None = None
-    num_cpus: int | None = None
+    options: RayOptions
+    shards_dir: Path
+    actors: int | None = None
 
+    @contextlib.contextmanager
+    def session(self) -> Iterator[RayEngine]:
+        """Hold one Ray session for every stage run inside the block (each would otherwise start its own)."""
+        with ray_session(self.options):
+            yield self
 
-def import_ray() -> Any:
-    """Return the `ray` module, or raise SignclipError saying how to install it."""
-    try:
-        import ray
-        import ray.data
-    except ImportError:
-        raise SignclipError(INSTALL_HINT) from None
-    return ray
+    def extract(self, jobs: list[VideoJob], progress: bool) -> ExtractReport:
+        """Extract on Ray's CPU actors, one MediaPipe graph each."""
+        workers = self.actors or self.options.num_cpus or default_workers()
+        return run_extraction(jobs, workers, progress=progress, runner=ray_runner(self.options))
 
+    def segment(
+        self, records: list[dict[str, Any]], segmentation: Segmentation, progress: bool
+    ) -> list[SegmentOutcome]:
+        """Segment on Ray actors that load the segmenter from its name or directory."""
+        return segment_on_ray(self.options, records, segmentation.source, segmentation.level, self.actors)
 
-@contextlib.contextmanager
-def ray_session(options: RayOptions) -> Iterator[Any]:
-    """Connect to (or start) Ray for the length of the block; yields the `ray` module.
-
-    A Ray that this process already joined is reused and left running; one started here is shut down.
-    """
-    ray = import_ray()
-    if ray.is_initialized():
-        yield ray
-        return
-    arguments: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR"}
-    if options.address is None:
-        arguments["num_cpus"] = options.num_cpus
-    try:
-        ray.init(address=options.address, **arguments)
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        where = options.address or "a local Ray"
-        raise SignclipError(f"could not start or join {where}: {error}") from None
-    try:
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False
-        logging.getLogger("ray.data").setLevel(logging.ERROR)
-        context.max_errored_blocks = -1  # a failed input is reported by us, not fatal to the run
-        yield ray
-    finally:
-        ray.shutdown()
-
-
-def cluster_gpus(ray: Any) -> int:
-    """The GPUs the connected Ray cluster has (0 on a CPU-only machine)."""
-    return int(ray.cluster_resources().get("GPU", 0))
-
-
-def map_with_actors(
-    dataset: Any, actor: type, arguments: tuple, actors: int, batch_size: int, gpus_per_actor: float = 0.0
-) -> Any:
-    """`dataset.map_batches(actor)` on a pool of `actors` actors built with `arguments`, numpy batches of
-    `batch_size` rows, one CPU (or `gpus_per_actor` GPUs) each, restarted and retried MAX_RETRIES times."""
-    import warnings
-
-    ray = import_ray()
-    resources = {"num_gpus": gpus_per_actor} if gpus_per_actor else {"num_cpus": 1}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # ray_remote_args, until Ray 2.64 (see MAX_RETRIES)
-        return dataset.map_batches(
-            actor,
-            fn_constructor_args=arguments,
-            batch_size=batch_size,
-            batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=max(1, actors)),
-            max_restarts=MAX_RETRIES,
-            max_task_retries=MAX_RETRIES,
-            **resources,
+    def embed(self, rows: pd.DataFrame, model: IndexModel, batch_size: int, progress: bool) -> Iterator[EmbeddedBatch]:
+        """Embed on Ray actors into shards (rows already in a shard of these weights are not embedded again),
+        then yield the rows' vectors shard by shard, with the rows that failed in the first batch."""
+        if model.source is None:
+            raise SignclipError(
+                f"the ray engine loads the model on its actors, so it needs the directory or registered name that "
+                f"model {model.name!r} loads from (IndexOptions.model_source)"
+            )
+        folder = self.shards_dir / model.name
+        report = embed_manifest(
+            rows[EMBED_COLUMNS], model.source, folder, self.options, self.actors, batch_size, model.fingerprint
         )
+        wanted = set(rows["id"].astype(str))
+        failed = report.failed
+        for shard in shard_files([folder]):
+            embeddings = read_shards([shard], model.fingerprint)
+            chosen = [i for i, key in enumerate(embeddings.ids) if key in wanted]
+            if chosen:
+                wanted -= {embeddings.ids[i] for i in chosen}
+                yield EmbeddedBatch([str(embeddings.ids[i]) for i in chosen], embeddings.vectors[chosen], failed)
+                failed = []
+        if failed:
+            yield EmbeddedBatch([], np.zeros((0, model.embed_dim), dtype=np.float32), failed)

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from signclip.cluster.engine import RayOptions, map_with_actors, ray_session
+from signclip.cluster.session import RayOptions, map_with_actors, ray_session
 from signclip.poses._video_frames import StageTimes
 from signclip.poses.extract_pool import (
     WORKER_THREAD_ENV,
+    ExtractSettings,
     JobOutcome,
     JobRunner,
     VideoJob,
@@ -63,24 +64,18 @@ class ExtractActor:
 def ray_runner(options: RayOptions) -> JobRunner:
     """Return a job runner for `extract_poses(..., runner=...)` that extracts on Ray actors.
 
-    The runner takes (jobs, workers = actors, model_complexity, fps, on_outcome) like the process pool's
-    `run_jobs`, calls `on_outcome` per video as results stream back, and returns the slowest actor's
-    model start-up seconds.
+    The runner takes (jobs, settings, on_outcome) like the process pool's `run_jobs` (settings.workers is
+    the number of actors), calls `on_outcome` per video as results stream back, and returns the slowest
+    actor's model start-up seconds.
     """
 
-    def run(
-        jobs: list[VideoJob],
-        workers: int,
-        model_complexity: int,
-        fps: float | None,
-        on_outcome: Callable[[JobOutcome], None],
-    ) -> float | None:
+    def run(jobs: list[VideoJob], settings: ExtractSettings, on_outcome: Callable[[JobOutcome], None]) -> float | None:
         with ray_session(options) as ray:
             items = [{"video": str(job.video), "output": str(job.output)} for job in jobs]
             dataset = ray.data.from_items(items, override_num_blocks=len(items))
-            results = map_with_actors(
-                dataset, ExtractActor, (model_complexity, fps), actors=min(workers, len(jobs)), batch_size=1
-            )
+            arguments = (settings.model_complexity, settings.fps)
+            actors = min(settings.workers, len(jobs))
+            results = map_with_actors(dataset, ExtractActor, arguments, actors=actors, batch_size=1)
             startup = None
             for row in results.iter_rows():
                 times = StageTimes(float(row["decode"]), float(row["inference"]), float(row["write"]))

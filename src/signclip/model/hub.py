@@ -3,7 +3,10 @@
 A model directory holds `config.json` (the ModelConfig), `model.safetensors` (every weight, text
 tower included), `text_encoder/` (the text transformer's config and tokenizer files, so it loads
 offline whatever text model it was built from) and `provenance.json` (how the weights came to be:
-`signclip.model.identity.Provenance`; a directory without one loads with provenance "unknown"). A
+`signclip.model.identity.Provenance`; a directory without one loads with provenance "unknown") and
+`fingerprint.json` (the weights' SHA-256 with the size and modification time of `model.safetensors`, so a
+load need not hash the weights again; a directory without it, or whose weights file changed, is hashed
+when a fingerprint is asked for). A
 text encoder of any architecture therefore provides `save_structure(folder)`, and the architecture's
 `build(config, text_source=folder)` reads it back.
 """
@@ -25,13 +28,14 @@ from safetensors.torch import save as safetensors_bytes
 
 from signclip.errors import ModelFileError
 from signclip.model.config import ModelConfig, architecture, model_config, model_directory, read_config_file
-from signclip.model.identity import PROVENANCE_FILE, Provenance
+from signclip.model.identity import PROVENANCE_FILE, Provenance, weights_fingerprint
 from signclip.model.signclip import SignCLIP
 from signclip.poses.io import write_bytes_atomically
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TEXT_FOLDER = "text_encoder"
+FINGERPRINT_FILE = "fingerprint.json"
 SHOWN_KEYS = 8
 
 
@@ -62,6 +66,7 @@ def save_model(model: SignCLIP, directory: str | os.PathLike) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {key: value.detach().cpu().contiguous().clone() for key, value in model.state_dict().items()}
     write_bytes_atomically(safetensors_bytes(tensors, metadata={"format": "pt"}), directory / WEIGHTS_FILE)
+    _write_fingerprint(directory, weights_fingerprint(tensors))
     staging = Path(tempfile.mkdtemp(dir=directory, prefix=f".{TEXT_FOLDER}."))
     try:
         model.text_encoder.save_structure(staging)
@@ -73,6 +78,29 @@ def save_model(model: SignCLIP, directory: str | os.PathLike) -> Path:
     config_text = json.dumps(model.config.to_dict(), indent=2) + "\n"
     write_bytes_atomically(config_text.encode(), directory / CONFIG_FILE)
     return directory
+
+
+def _write_fingerprint(directory: Path, sha256: str) -> None:
+    """Record the weights' fingerprint with the weights file's size and modification time."""
+    stat = (directory / WEIGHTS_FILE).stat()
+    record = {"sha256": sha256, "weights_bytes": stat.st_size, "weights_mtime_ns": stat.st_mtime_ns}
+    write_bytes_atomically((json.dumps(record) + "\n").encode(), directory / FINGERPRINT_FILE)
+
+
+def read_fingerprint(directory: Path) -> str | None:
+    """The fingerprint recorded for a model directory's weights, or None when there is none or the weights
+    file is no longer the one it was recorded for (another size or modification time)."""
+    try:
+        record = json.loads((directory / FINGERPRINT_FILE).read_text())
+        stat = (directory / WEIGHTS_FILE).stat()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    if (record.get("weights_bytes"), record.get("weights_mtime_ns")) != (stat.st_size, stat.st_mtime_ns):
+        return None
+    sha256 = record.get("sha256")
+    return sha256 if isinstance(sha256, str) and len(sha256) == 64 else None
 
 
 def _replace_folder(new: Path, target: Path) -> None:
@@ -113,6 +141,7 @@ def _load_directory(directory: Path) -> SignCLIP:
     check_weights(model.state_dict(), weights, str(directory / WEIGHTS_FILE))
     model.load_state_dict(weights)
     model.provenance = read_provenance(directory)
+    model.known_fingerprint = read_fingerprint(directory)
     return model
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,14 +19,26 @@ PROVENANCE_KINDS = ("untrained", "trained", "converted", "unknown")
 
 
 def model_fingerprint(model: object) -> str | None:
-    """Return a SHA-256 of a torch model's weights (names, shapes, values), or None for other embedders."""
+    """Return a SHA-256 of a torch model's weights (names, shapes, values), or None for other embedders.
+
+    A model loaded from a directory whose `fingerprint.json` still matches its weights file carries it as
+    `known_fingerprint` (see signclip.model.hub), so it is not hashed again.
+    """
+    known = getattr(model, "known_fingerprint", None)
+    if known:
+        return known
     state_dict = getattr(model, "state_dict", None)
     if state_dict is None:
         return None
+    return weights_fingerprint(state_dict())
+
+
+def weights_fingerprint(weights: Mapping[str, Any]) -> str:
+    """SHA-256 of a state dict {name: tensor}: names, shapes, dtypes and values, in name order."""
     import torch
 
     digest = hashlib.sha256()
-    for key, tensor in sorted(state_dict().items()):
+    for key, tensor in sorted(weights.items()):
         digest.update(f"{key}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
         digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()

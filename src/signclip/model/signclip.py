@@ -91,7 +91,14 @@ class SignCLIP(nn.Module):
         self.text_projection = text_projection or nn.Linear(text_encoder.output_dim, config.tower_dim, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(float(config.logit_scale_init)))
         self.provenance = Provenance("untrained")  # set by load_model, the trainer and the converter
+        self.known_fingerprint: str | None = None  # set by load_model from the directory's fingerprint.json
         self._pipeline: Pipeline | None = None
+
+    def train(self, mode: bool = True) -> SignCLIP:
+        """Switch training mode (nn.Module.train); training forgets the loaded weights' known fingerprint."""
+        if mode:
+            self.known_fingerprint = None
+        return super().train(mode)
 
     @property
     def name(self) -> str:

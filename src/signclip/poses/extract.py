@@ -28,13 +28,14 @@ from signclip.poses._holistic_estimator import (
     native_logs_silenced,
 )
 from signclip.poses._video_frames import StageTimes, VideoError
-from signclip.poses.extract_pool import JobOutcome, JobRunner, VideoJob, run_jobs
+from signclip.poses.extract_pool import ExtractSettings, JobOutcome, JobRunner, VideoJob, run_jobs
+from signclip.poses.files import VIDEO_SUFFIXES, is_media, is_video
 
 __all__ = [
     "ERROR_LOG_NAME",
-    "VIDEO_EXTENSIONS",
     "ExtractPlan",
     "ExtractReport",
+    "ExtractSettings",
     "HolisticEstimator",
     "JobRunner",
     "StageTimes",
@@ -42,11 +43,11 @@ __all__ = [
     "VideoJob",
     "extract_poses",
     "plan_extraction",
+    "run_extraction",
     "run_jobs",
     "video_to_pose",
 ]
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv")
 ERROR_LOG_NAME = "extract_errors.log"
 
 
@@ -79,10 +80,6 @@ class ExtractPlan:
     skipped: list[VideoJob]
 
 
-def _is_video(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS and not path.name.startswith(".")
-
-
 def plan_extraction(
     inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, overwrite: bool = False
 ) -> ExtractPlan:
@@ -97,7 +94,7 @@ def plan_extraction(
     found: dict[Path, Path] = {}
     for source in sources:
         if source.is_dir():
-            pairs = [(v, v.relative_to(source)) for v in sorted(source.rglob("*")) if _is_video(v)]
+            pairs = [(v, v.relative_to(source)) for v in sorted(source.rglob("*")) if is_media(v) and is_video(v)]
         elif source.is_file():
             pairs = [(source, Path(source.name))]
         else:
@@ -110,7 +107,7 @@ def plan_extraction(
                 )
             found[output] = video
     if not found:
-        raise SignclipError(f"no videos ({', '.join(VIDEO_EXTENSIONS)}) found in {', '.join(map(str, sources))}")
+        raise SignclipError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) found in {', '.join(map(str, sources))}")
     plan = ExtractPlan(jobs=[], skipped=[])
     for output, video in found.items():
         (plan.skipped if output.exists() and not overwrite else plan.jobs).append(VideoJob(video, output))
@@ -193,29 +190,49 @@ def extract_poses(
 ) -> ExtractReport:
     """Write one MediaPipe Holistic `.pose` per video in `inputs` under `out_dir`; returns the report.
 
-    `inputs` are video files or folders (searched recursively for VIDEO_EXTENSIONS; see
-    `plan_extraction` for output names). `workers` processes (default: one per CPU) each load the
-    model once. `fps` drops frames to about that many per second before inference (the first frame of
-    each 1/fps interval; frames are never duplicated, so an fps at or above the video's keeps all
-    frames); the pose's fps is the resulting rate. Existing outputs are skipped unless `overwrite`.
-    Each file is written atomically. Videos that fail are listed in the report and appended to
-    `out_dir/extract_errors.log`; the others are still extracted. `runner` runs the jobs: the local
-    process pool (`run_jobs`), or `signclip.cluster.extract.ray_runner(...)` for Ray.
+    `inputs` are video files or folders (searched recursively for VIDEO_SUFFIXES; see
+    `plan_extraction` for output names); the plan's jobs run as `run_extraction` runs them, and videos
+    that fail are appended to `out_dir/extract_errors.log`. Existing outputs are skipped unless `overwrite`.
+    """
+    plan = plan_extraction(inputs, out_dir, overwrite=overwrite)
+    report = run_extraction(
+        plan.jobs, workers, fps, progress, model_complexity, runner, error_log=Path(out_dir) / ERROR_LOG_NAME
+    )
+    report.skipped = [job.output for job in plan.skipped]
+    return report
+
+
+def run_extraction(
+    jobs: Sequence[VideoJob],
+    workers: int | None = None,
+    fps: float | None = None,
+    progress: bool = True,
+    model_complexity: int = SUPPORTED_MODEL_COMPLEXITY,
+    runner: JobRunner = run_jobs,
+    error_log: Path | None = None,
+) -> ExtractReport:
+    """Extract each job's video into its `.pose` output (written atomically); returns the report.
+
+    `workers` processes (default: one per CPU) each load the model once. `fps` drops frames to about
+    that many per second before inference (the first frame of each 1/fps interval; frames are never
+    duplicated, so an fps at or above the video's keeps all frames); the pose's fps is the resulting rate.
+    Videos that fail are listed in the report (and appended to `error_log` when given); the others are
+    still extracted. `runner` runs the jobs: the local process pool (`run_jobs`), or
+    `signclip.cluster.extract.ray_runner(...)` for Ray.
     """
     check_model_complexity(model_complexity)
     _check_fps(fps)
     workers = default_workers() if workers is None else workers
     if workers < 1:
         raise SignclipError(f"workers must be at least 1, not {workers}")
-    plan = plan_extraction(inputs, out_dir, overwrite=overwrite)
-    report = ExtractReport(skipped=[job.output for job in plan.skipped])
-    if not plan.jobs:
+    report = ExtractReport()
+    if not jobs:
         return report
     if importlib.util.find_spec("mediapipe") is None:
         import_mediapipe_holistic()  # raises the install hint
-    report.workers = min(workers, len(plan.jobs))
+    report.workers = min(workers, len(jobs))
     start = time.perf_counter()
-    bar = tqdm(total=len(plan.jobs), unit="video", desc="extracting poses", disable=not progress)
+    bar = tqdm(total=len(jobs), unit="video", desc="extracting poses", disable=not progress)
 
     def record(outcome: JobOutcome) -> None:
         report.times.add(outcome.times)
@@ -228,13 +245,14 @@ def extract_poses(
         frames_per_second = report.frames / (time.perf_counter() - start)
         bar.set_postfix({"frames/s": f"{frames_per_second:.1f}", "failed": len(report.failed)})
 
-    largest_first = sorted(plan.jobs, key=lambda job: job.video.stat().st_size, reverse=True)
+    largest_first = sorted(jobs, key=lambda job: job.video.stat().st_size, reverse=True)
     try:
-        report.startup_seconds = runner(largest_first, report.workers, model_complexity, fps, record)
+        settings = ExtractSettings(report.workers, model_complexity, fps)
+        report.startup_seconds = runner(largest_first, settings, record)
     finally:
         bar.close()
         report.seconds = time.perf_counter() - start
-        if report.failed:
-            report.error_log = Path(out_dir) / ERROR_LOG_NAME
+        if report.failed and error_log is not None:
+            report.error_log = error_log
             log_failures(report.failed, report.error_log)
     return report

@@ -36,6 +36,16 @@ class VideoJob:
     output: Path
 
 
+@dataclass(frozen=True)
+class ExtractSettings:
+    """How a run extracts: `workers` processes (or actors), MediaPipe's `model_complexity`, and the frame
+    rate `fps` to drop frames to (None keeps every frame)."""
+
+    workers: int
+    model_complexity: int
+    fps: float | None = None
+
+
 @dataclass
 class JobOutcome:
     """What extracting one video gave: frames written, or the error message."""
@@ -191,19 +201,13 @@ class WorkerPool:
         self._stopping.clear()
 
 
-JobRunner = Callable[[list[VideoJob], int, int, "float | None", Callable[[JobOutcome], None]], "float | None"]
-"""(jobs, workers, model_complexity, fps, on_outcome) -> start-up seconds: how `extract_poses` runs its jobs."""
+JobRunner = Callable[[list[VideoJob], ExtractSettings, Callable[[JobOutcome], None]], "float | None"]
+"""(jobs, settings, on_outcome) -> start-up seconds: how `run_extraction` runs its jobs."""
 
 
-def run_jobs(
-    jobs: list[VideoJob],
-    workers: int,
-    model_complexity: int,
-    fps: float | None,
-    on_outcome: Callable[[JobOutcome], None],
-) -> float | None:
-    """Extract `jobs` on `workers` processes, calling `on_outcome` per video; returns start-up seconds."""
-    with WorkerPool(min(workers, len(jobs)), model_complexity, fps) as pool:
+def run_jobs(jobs: list[VideoJob], settings: ExtractSettings, on_outcome: Callable[[JobOutcome], None]) -> float | None:
+    """Extract `jobs` on `settings.workers` processes, calling `on_outcome` per video; returns start-up seconds."""
+    with WorkerPool(min(settings.workers, len(jobs)), settings.model_complexity, settings.fps) as pool:
         for outcome in pool.run(jobs):
             on_outcome(outcome)
         return pool.first_ready_s

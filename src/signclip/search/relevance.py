@@ -49,6 +49,19 @@ def null_prompts(count: int = NULL_PROMPTS, seed: int = 0) -> list[str]:
     return ["".join(rng.choice(letters, size=int(rng.integers(4, 10)))) for _ in range(count)]
 
 
+@dataclass(frozen=True)
+class NullScores:
+    """What an unrelated query reaches in a dataset: the null scores, sorted, and the score a hit must reach
+    to be strong (see the module doc). Computed once per dataset version, model and prompt (`SearchCache`)."""
+
+    background: np.ndarray
+    threshold: float
+
+    def standing(self, scores: Sequence[float]) -> list[Relevance]:
+        """Relevance of each of `scores`: its percentile among the null scores, strong at or above the threshold."""
+        return standing(self.background, self.threshold, scores)
+
+
 def standing(background: np.ndarray, threshold: float, scores: Sequence[float]) -> list[Relevance]:
     """Relevance of each of `scores`: its percentile among `background`, strong at or above `threshold`."""
     background = np.sort(np.asarray(background, dtype=np.float64).ravel())
@@ -59,28 +72,34 @@ def standing(background: np.ndarray, threshold: float, scores: Sequence[float]) 
     return cues
 
 
+def null_scores(items: np.ndarray, null_vectors: np.ndarray | None = None) -> NullScores:
+    """The null scores of a dataset's sampled item vectors `items` (N, D): against the embedded meaningless
+    prompts `null_vectors` (R, D) of a text query, or, for pose queries (None), of items against items."""
+    items = _unit(items)
+    if null_vectors is not None:
+        null = _unit(np.asarray(null_vectors)) @ items.T
+        return NullScores(np.sort(null.ravel()), float(null.max(initial=-1.0)))
+    if len(items) < 2:
+        return NullScores(np.zeros(0), float("inf"))
+    probes = np.random.default_rng(0).choice(len(items), size=min(NEIGHBOUR_PROBES, len(items)), replace=False)
+    pairs = items[probes] @ items.T
+    pairs[np.arange(len(probes)), probes] = np.nan
+    nearest, unrelated = np.nanmax(pairs, axis=1), pairs[np.isfinite(pairs)]
+    typical_pair, typical_match = float(np.median(unrelated)), float(np.median(nearest))
+    return NullScores(np.sort(unrelated), typical_pair + MATCH_FRACTION * (typical_match - typical_pair))
+
+
 def relevance_of(
     store, dataset: str, model: str, scores: Sequence[float], null_vectors: np.ndarray | None = None
 ) -> list[Relevance]:
-    """Relevance cues for hits with cosine `scores` in `dataset` under `model`.
+    """Relevance cues for hits with cosine `scores` in `dataset` under `model` (the null sample read now).
 
     `null_vectors` (R, D): the embedded meaningless prompts of a text query; None for a pose query.
     """
     if not scores:
         return []
     _, items = store.vectors(dataset, model, limit=SAMPLE_SIZE)
-    items = _unit(items)
-    if null_vectors is not None:
-        null = _unit(np.asarray(null_vectors)) @ items.T
-        return standing(null, float(null.max(initial=-1.0)), scores)
-    if len(items) < 2:
-        return standing(np.zeros(0), float("inf"), scores)
-    probes = np.random.default_rng(0).choice(len(items), size=min(NEIGHBOUR_PROBES, len(items)), replace=False)
-    pairs = items[probes] @ items.T
-    pairs[np.arange(len(probes)), probes] = np.nan
-    nearest, unrelated = np.nanmax(pairs, axis=1), pairs[np.isfinite(pairs)]
-    typical_pair, typical_match = float(np.median(unrelated)), float(np.median(nearest))
-    return standing(unrelated, typical_pair + MATCH_FRACTION * (typical_match - typical_pair), scores)
+    return null_scores(items, null_vectors).standing(scores)
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -56,11 +56,12 @@ def segment_pose(
 
 def read_pose_or_video(path: str | os.PathLike) -> Pose:
     """Read a `.pose`/`.parquet` pose, or extract MediaPipe Holistic from a video (signclip[video])."""
-    from signclip.poses.extract import VIDEO_EXTENSIONS, video_to_pose
+    from signclip.poses.extract import video_to_pose
+    from signclip.poses.files import VIDEO_SUFFIXES
     from signclip.poses.io import read_any_pose
 
     path = Path(path)
-    if path.suffix.lower() in VIDEO_EXTENSIONS:
+    if path.suffix.lower() in VIDEO_SUFFIXES:
         pose = video_to_pose(path)
         if pose.body.data.shape[0] == 0 or not (pose.body.confidence > 0).any():
             warn(f"{path}: no person found in the video")

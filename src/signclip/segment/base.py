@@ -34,6 +34,10 @@ class Segmenter(ABC):
             return {level: [] for level in self.levels}
         return self.segment_levels(pose)
 
+    def to(self, device: str) -> Segmenter:
+        """Run on `device` ("cpu", "cuda", ...) from now on; returns self. Segmenters without a network ignore it."""
+        return self
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 

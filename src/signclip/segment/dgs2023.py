@@ -93,11 +93,17 @@ class DGS2023Segmenter(Segmenter):
     def __post_init__(self) -> None:
         self.model = load_dgs2023_model(self.weights)
 
+    def to(self, device: str) -> DGS2023Segmenter:
+        """Run the network on `device` from now on; returns self."""
+        self.model.to(device)
+        return self
+
     def log_probs(self, inputs: np.ndarray) -> dict[str, np.ndarray]:
         """Run the model on prepared inputs (frames, 75, 3); returns {level: (frames, 3) log-probabilities}."""
+        device = next(self.model.parameters()).device
         with torch.inference_mode():
-            out = self.model(torch.from_numpy(np.ascontiguousarray(inputs))[None])
-        return {level: value[0].numpy() for level, value in out.items()}
+            out = self.model(torch.from_numpy(np.ascontiguousarray(inputs))[None].to(device))
+        return {level: value[0].cpu().numpy() for level, value in out.items()}
 
     def segment_levels(self, pose: Pose) -> dict[str, list[Segment]]:
         """Sign and sentence segments of `pose` (see the module docstring for the input it needs)."""

@@ -142,10 +142,16 @@ class TaggerSegmenter(Segmenter):
             views.append(mirror_features(inputs, tuple(self.config.scales)))
         x = np.stack([(view - self.feature_mean) / self.feature_std for view in views]).astype(np.float32)
         self.network.eval()
+        device = next(self.network.parameters()).device
         with torch.inference_mode():
-            out = self.network(torch.from_numpy(x))
+            out = self.network(torch.from_numpy(x).to(device))
         count = float(np.log(len(views)))
-        return {level: (torch.logsumexp(value, dim=0) - count).numpy() for level, value in out.items()}
+        return {level: (torch.logsumexp(value, dim=0) - count).cpu().numpy() for level, value in out.items()}
+
+    def to(self, device: str) -> TaggerSegmenter:
+        """Run the network on `device` from now on; returns self."""
+        self.network.to(device)
+        return self
 
     def segment_levels(self, pose: Pose) -> dict[str, list[Segment]]:
         """Sign and sentence segments of `pose`."""

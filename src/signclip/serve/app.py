@@ -23,70 +23,17 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from signclip.errors import ConfigError, PoseFileError, PoseLayoutError, SignclipError
-from signclip.search.service import ItemNotFoundError, ModelChoiceError
-from signclip.serve.handling import NotAuthorizedError
-from signclip.serve.inputs import (
-    InvalidRequestError,
-    LimitExceededError,
-    RequestFormatError,
-    UnsupportedMediaTypeError,
-    VideoSupportMissingError,
-)
-from signclip.serve.resources import (
-    ModelRegistry,
-    PoseExtractor,
-    Resources,
-    ServiceUnavailableError,
-    StorePool,
-    UnknownModelNameError,
-)
+from signclip.errors import ConfigError, SignclipError
+from signclip.serve.errors import error_body, error_status
+from signclip.serve.resources import ModelRegistry, PoseExtractor, Resources, StorePool
 from signclip.serve.routes import router
 from signclip.serve.settings import ServeSettings
-from signclip.store.embedded_postgres import DatabaseServerError
-from signclip.store.errors import (
-    DimensionMismatchError,
-    ModelMismatchError,
-    StoreError,
-    UnknownDatasetError,
-    UnknownModelError,
-)
 
 STATIC_DIR = Path(__file__).parent / "static"
 SETTINGS_ENV = "SIGNCLIP_SERVE_SETTINGS"
 
+
 # Most specific class first: the first match in a raised error's class hierarchy decides the status.
-ERROR_STATUS: dict[type[BaseException], int] = {
-    UnsupportedMediaTypeError: 415,
-    RequestFormatError: 400,
-    PoseFileError: 400,
-    NotAuthorizedError: 401,
-    UnknownDatasetError: 404,
-    UnknownModelError: 404,
-    UnknownModelNameError: 404,
-    ItemNotFoundError: 404,
-    ModelMismatchError: 409,
-    DimensionMismatchError: 409,
-    LimitExceededError: 413,
-    InvalidRequestError: 422,
-    PoseLayoutError: 422,
-    ConfigError: 422,
-    StoreError: 422,
-    ServiceUnavailableError: 503,
-    VideoSupportMissingError: 503,
-    DatabaseServerError: 503,
-    SignclipError: 400,
-}
-
-
-def error_status(error: BaseException) -> int:
-    """Return the HTTP status for a SignclipError (by the nearest class in ERROR_STATUS)."""
-    for cls in type(error).__mro__:
-        if cls in ERROR_STATUS:
-            return ERROR_STATUS[cls]
-    return 400
-
-
 class BodySizeLimit:
     """ASGI middleware refusing request bodies over `max_bytes` with a 413: by Content-Length before reading,
     or, for a body sent without one, as soon as it grows past the limit. Then the app reads a disconnect,
@@ -144,7 +91,7 @@ def load_models(settings: ServeSettings) -> ModelRegistry:
 
     models = ModelRegistry.load(settings.model_specs(), load_model)
     for served in models.models:
-        _ = served.fingerprint  # hashed once now, not on the first search
+        _ = served.known_fingerprint  # hashed once now (when not recorded in its directory), not on a search
     return models
 
 
@@ -189,10 +136,7 @@ def create_app(settings: ServeSettings | None = None, models: ModelRegistry | No
 
     @app.exception_handler(SignclipError)
     async def signclip_error(request: Request, error: SignclipError) -> JSONResponse:
-        body = {"detail": str(error)}
-        if isinstance(error, ModelChoiceError):
-            body["models"] = error.models
-        return JSONResponse(body, status_code=error_status(error))
+        return JSONResponse(error_body(error), status_code=error_status(error))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

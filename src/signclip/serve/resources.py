@@ -1,6 +1,7 @@
-"""What one server process holds: the loaded models, a pool of database connections, a pose extractor.
+"""What one server process holds: the loaded models, a pool of database connections, a pose extractor, and
+the search cache.
 
-All three are created by the app's lifespan and kept in `app.state.resources`; nothing is global.
+All of them are created by the app's lifespan and kept in `app.state.resources`; nothing is global.
 Work on them is blocking (torch, PostgreSQL, MediaPipe) and runs in worker threads, so each is
 guarded: a lock per model and for the extractor, one Store (connection) per thread at a time.
 """
@@ -22,6 +23,7 @@ import numpy as np
 from pose_format import Pose
 
 from signclip.errors import SignclipError
+from signclip.search.cache import SearchCache
 from signclip.store.embedded_postgres import EmbeddedPostgres, default_home
 from signclip.store.errors import StoreError
 from signclip.store.store import Store
@@ -80,8 +82,8 @@ class ServedModel:
         return self.warning is None
 
     @functools.cached_property
-    def fingerprint(self) -> str | None:
-        """A hash of the model's weights, stored with its embeddings to catch another model under one name."""
+    def known_fingerprint(self) -> str | None:
+        """A hash of the model's weights (see `model_fingerprint`), computed once for the server's life."""
         from signclip.model.identity import model_fingerprint
 
         with self.lock:
@@ -280,11 +282,13 @@ class PoseExtractor:
 
 @dataclass
 class Resources:
-    """Everything the request handlers share in one process."""
+    """Everything the request handlers share in one process: the models, the database connections, the
+    pose extractor, and what searches of an unchanged dataset share (`SearchCache`)."""
 
     models: ModelRegistry
     stores: StorePool
     extractor: PoseExtractor
+    search_cache: SearchCache = field(default_factory=SearchCache)
 
     def close(self) -> None:
         """Free the extractor and the database connections."""

@@ -17,7 +17,8 @@ from starlette.datastructures import UploadFile
 
 from signclip.poses.io import pose_to_bytes, write_bytes_atomically
 from signclip.search import service
-from signclip.search.indexer import IndexOptions
+from signclip.search.models import choose_loaded_model
+from signclip.search.request import IndexOptions, validate_index_request
 from signclip.segment.registry import segmenter_names
 from signclip.serve import inputs
 from signclip.serve.embedding import extract_video
@@ -44,8 +45,6 @@ from signclip.serve.schemas import (
     SkeletonModel,
 )
 from signclip.serve.skeleton import pose_skeleton
-from signclip.store.items import check_dataset_name
-from signclip.store.queries import PromptError
 from signclip.store.store import Store
 
 MAX_ITEM_ID = 2**63 - 1
@@ -95,7 +94,7 @@ async def search_query(api: Api, body: SearchRequest, files: dict[str, list[Uplo
 def search_model(api: Api, store: Store, body: SearchRequest) -> ServedModel:
     """The loaded model to search with: the one asked for, else the dataset's only model (409 otherwise)."""
     models = api.resources.models
-    chosen = service.choose_loaded_model(store, body.dataset, models.loaded(), body.model_name)
+    chosen = choose_loaded_model(store, body.dataset, models.loaded(), body.model_name)
     return models.get(chosen or body.model_name)
 
 
@@ -104,21 +103,16 @@ def run_search(store: Store, api: Api, body: SearchRequest, kind: str, query: An
     served = search_model(api, store, body)
     languages = {name: getattr(body, name) for name in ("spoken_language", "signed_language") if getattr(body, name)}
     request = service.Query(**{kind: query}, prompt=body.prompt, languages=languages)
-    try:
-        answer = service.search(
-            store,
-            served,
-            body.dataset,
-            request,
-            k=body.k,
-            where=body.filters,
-            video_to_pose=lambda upload: extract_video(api, *upload),
-        )
-    except PromptError as error:
-        raise InvalidRequestError(
-            f"text: cannot fill model {served.name!r}'s prompt template {served.prompt!r} ({error.reason}); give "
-            "spoken_language and signed_language, or prompt=false to use the text as given"
-        ) from None
+    answer = service.search(
+        store,
+        served,
+        body.dataset,
+        request,
+        k=body.k,
+        where=body.filters,
+        video_to_pose=lambda upload: extract_video(api, *upload),
+        cache=api.resources.search_cache,
+    )
     return SearchResponse.of(answer, skeleton=body.include_query_skeleton)
 
 
@@ -216,9 +210,10 @@ def upload_folder(api: Api) -> Path:
     return Path(api.settings.upload_dir) if api.settings.upload_dir else api.resources.stores.home / "uploads"
 
 
-def checked_index_poses(api: Api, body: IndexRequest) -> list[bytes]:
-    """Decode and check every pose of an index request and its dataset name (nothing is written until all are good)."""
-    check_dataset_name(body.dataset)
+def checked_index_request(api: Api, body: IndexRequest, served: ServedModel) -> tuple[Any, list[tuple[Path, bytes]]]:
+    """Check a whole index request (every pose decoded and read, the ids, the segmenter, the dataset name and
+    the manifest it makes) before anything is written; returns the validated indexing request and the
+    uploads to keep (upload path, bytes)."""
     inputs.check_pose_count(len(body.items), api.limits, field="items")
     ids = [item.id for item in body.items]
     if len(set(ids)) != len(ids):
@@ -231,18 +226,15 @@ def checked_index_poses(api: Api, body: IndexRequest) -> list[bytes]:
         inputs.pose_from_upload(data, f"items[{i}].pose", api.limits)
     if body.segment and body.segmenter not in segmenter_names():
         raise InvalidRequestError(f"segmenter: unknown {body.segmenter!r}; this server has {segmenter_names()}")
-    return payloads
-
-
-def index_uploads(store: Store, api: Api, body: IndexRequest, served: ServedModel, payloads: list[bytes]) -> list[int]:
-    """Keep the uploaded poses in the upload folder, then index them all or nothing; returns the item ids."""
     folder = upload_folder(api) / _slug(body.dataset)
-    rows = []
-    for item, data in zip(body.items, payloads, strict=True):
-        path = folder / f"{_slug(item.id)}-{hashlib.sha256(data).hexdigest()[:16]}.pose"
-        if not path.exists():
-            write_bytes_atomically(data, path)
-        rows.append({**item.model_dump(exclude={"pose"}), "pose_path": str(path)})
+    uploads = [
+        (folder / f"{_slug(item.id)}-{hashlib.sha256(data).hexdigest()[:16]}.pose", data)
+        for item, data in zip(body.items, payloads, strict=True)
+    ]
+    rows = [
+        {**item.model_dump(exclude={"pose"}), "pose_path": str(path)}
+        for item, (path, _) in zip(body.items, uploads, strict=True)
+    ]
     options = IndexOptions(
         all_or_nothing=True,
         progress=False,
@@ -251,7 +243,23 @@ def index_uploads(store: Store, api: Api, body: IndexRequest, served: ServedMode
         segmenter=body.segmenter,
         level=body.level,
     )
-    return service.index_items(store, body.dataset, pd.DataFrame(rows), served, options).item_ids
+    return validate_index_request(body.dataset, pd.DataFrame(rows), served, options), uploads
+
+
+def index_uploads(store: Store, request: Any, uploads: list[tuple[Path, bytes]]) -> list[int]:
+    """Keep the uploaded poses in the upload folder, then index them all or nothing; returns the item ids.
+    When indexing fails, the uploads this request added are removed again (the store is left as it was)."""
+    written = []
+    try:
+        for path, data in uploads:
+            if not path.exists():
+                write_bytes_atomically(data, path)
+                written.append(path)
+        return service.index_items(store, request).item_ids
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
 
 
 @router.post(
@@ -270,8 +278,8 @@ async def index_poses(api: ApiDep, body: IndexRequest) -> IndexResponse:
     `<id>#sign1`, ...), and a recording without segments is refused with the store left as it was.
     """
     served = api.resources.models.get(body.model_name)
-    payloads = checked_index_poses(api, body)
-    item_ids = await api.with_store(index_uploads, api, body, served, payloads)
+    request, uploads = checked_index_request(api, body, served)
+    item_ids = await api.with_store(index_uploads, request, uploads)
     return IndexResponse(dataset=body.dataset, model=served.name, item_ids=item_ids)
 
 

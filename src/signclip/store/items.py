@@ -128,6 +128,17 @@ class DatasetInfo:
 
 
 @dataclass(frozen=True)
+class DatasetState:
+    """A dataset as one lookup finds it: its id, name and version (raised by every change of its items or
+    embeddings, so what is derived from the dataset can be cached under it). Store methods that take a
+    dataset name take this too, and then do not look the name up again."""
+
+    id: int
+    name: str
+    version: int
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """A model known to the store: id, name, embedding dimension and free-form metadata.
 

@@ -9,25 +9,24 @@ from signclip.errors import SignclipError
 
 
 class PromptError(SignclipError):
-    """A text query that cannot be wrapped in the model's prompt template (no sign language known).
+    """A text query that cannot be wrapped in the model's prompt template (no sign language known), said as
+    a fact; each front end adds its way out. `template` is the model's template, `reason` its own complaint."""
 
-    `reason` is the template's own complaint; callers that name their own options can re-word the rest.
-    """
-
-    def __init__(self, message: str, reason: str) -> None:
+    def __init__(self, message: str, template: str, reason: str) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.template, self.reason = template, reason
 
 
 def read_video_pose(path: str | os.PathLike):
     """Extract the pose of one video file; raises SignclipError for a missing file or one that is not a video."""
-    from signclip.poses.extract import VIDEO_EXTENSIONS, video_to_pose
+    from signclip.poses.extract import video_to_pose
+    from signclip.poses.files import VIDEO_SUFFIXES
 
     path = Path(path)
     if not path.is_file():
         raise SignclipError(f"{path}: no such video file")
-    if path.suffix.lower() not in VIDEO_EXTENSIONS:
-        raise SignclipError(f"{path}: not a video file (expected one of {', '.join(VIDEO_EXTENSIONS)})")
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise SignclipError(f"{path}: not a video file (expected one of {', '.join(VIDEO_SUFFIXES)})")
     return video_to_pose(path)
 
 
@@ -54,7 +53,8 @@ def text_prompt(
         return render_prompt(template, row)
     except ConfigError as error:
         raise PromptError(
-            f"cannot wrap the text in the model's prompt ({error}); the dataset has no sign language: filter "
-            "with --where signed_language=CODE, index with --signed-language CODE, or pass --raw-text",
+            f"cannot wrap the text in the model's prompt template {template!r} ({error}): the dataset has no "
+            "sign language and none was given",
+            template,
             str(error),
         ) from None

@@ -35,6 +35,7 @@ from signclip.store.errors import (
 from signclip.store.ingest import ITEM_COLUMNS, check_vectors, upsert_embeddings, upsert_items
 from signclip.store.items import (
     DatasetInfo,
+    DatasetState,
     ModelInfo,
     SearchResult,
     StoredItem,
@@ -118,7 +119,7 @@ class Store:
         ).fetchall()
         return [DatasetInfo(name, items, dict(counts)) for name, items, counts in rows]
 
-    def dataset_models(self, dataset: str) -> dict[str, int]:
+    def dataset_models(self, dataset: str | DatasetState) -> dict[str, int]:
         """Return {model name: embedding count} of the models that embedded `dataset`'s items."""
         rows = self.connection.execute(
             "SELECT m.name, count(*) FROM embeddings e JOIN models m ON m.id = e.model_id"
@@ -145,6 +146,13 @@ class Store:
                 "DELETE FROM items WHERE dataset_id = %s AND external_key = ANY(%s)",
                 [self.dataset_id(dataset), list(keys)],
             ).rowcount
+
+    def embedding_count(self, model: str) -> int:
+        """How many vectors of `model` the store holds, over all datasets (0 for a model it does not know)."""
+        row = self.connection.execute(
+            "SELECT count(*) FROM embeddings e JOIN models m ON m.id = e.model_id WHERE m.name = %s", [model]
+        ).fetchone()
+        return int(row[0])
 
     def list_models(self) -> list[ModelInfo]:
         """Return every model known to the store, sorted by name."""
@@ -279,7 +287,7 @@ class Store:
         rows = self._records(query, [int(item_id)])
         return StoredItem.from_record(rows[0]) if rows else None
 
-    def languages(self, dataset: str) -> list[tuple[str, str, int]]:
+    def languages(self, dataset: str | DatasetState) -> list[tuple[str, str, int]]:
         """Return the dataset's (spoken_language, signed_language, items) pairs, most items first."""
         rows = self.connection.execute(
             "SELECT spoken_language, signed_language, count(*) FROM items WHERE dataset_id = %s"
@@ -288,7 +296,9 @@ class Store:
         ).fetchall()
         return [(spoken, signed, count) for spoken, signed, count in rows]
 
-    def vectors(self, dataset: str, model: str, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def vectors(
+        self, dataset: str | DatasetState, model: str, limit: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return `dataset`'s embeddings by `model`: item ids (N,) int64 ascending, vectors (N, D) float32.
 
         With `limit`, at most that many, a fixed pseudo-random choice (by a hash of the item id).
@@ -351,7 +361,7 @@ class Store:
 
     def search(
         self,
-        dataset: str,
+        dataset: str | DatasetState,
         model: str,
         vector: np.ndarray,
         k: int = 10,
@@ -380,13 +390,18 @@ class Store:
 
     # ------------------------------------------------------------------ internals
 
-    def dataset_id(self, name: str) -> int:
-        """Return the id of dataset `name`; raises UnknownDatasetError naming the datasets there are."""
-        row = self.connection.execute("SELECT id FROM datasets WHERE name = %s", [name]).fetchone()
+    def dataset_state(self, name: str) -> DatasetState:
+        """Return dataset `name`'s id and version (one query); raises UnknownDatasetError naming the datasets
+        there are."""
+        row = self.connection.execute("SELECT id, version FROM datasets WHERE name = %s", [name]).fetchone()
         if row is None:
             known = ", ".join(d.name for d in self.list_datasets()) or "none"
             raise UnknownDatasetError(f"no dataset named {name!r} in the store (datasets there: {known})")
-        return row[0]
+        return DatasetState(int(row[0]), name, int(row[1]))
+
+    def dataset_id(self, dataset: str | DatasetState) -> int:
+        """Return the id of a dataset (by name, or the id a DatasetState already holds); UnknownDatasetError."""
+        return dataset.id if isinstance(dataset, DatasetState) else self.dataset_state(dataset).id
 
     def _records(self, query: sql.Composable | str, params: Any = None) -> list[dict[str, Any]]:
         """Run a query and return its rows as dicts by column name."""

@@ -10,10 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from signclip.errors import ConfigError, SignclipError
+from signclip.poses.files import MEDIA_SUFFIXES, POSE_SUFFIXES, is_media
 
-POSE_SUFFIXES = (".pose", ".parquet")
-VIDEO_SUFFIXES = (".mp4", ".mpg", ".mpeg", ".mov", ".avi", ".mkv", ".webm", ".m4v")
-MEDIA_SUFFIXES = POSE_SUFFIXES + VIDEO_SUFFIXES
 MAX_LISTED_PROBLEMS = 20
 ASL = ("en", "ase")  # (spoken, signed) language of the American datasets: English glosses, ASL
 
@@ -162,7 +160,7 @@ def find_media(root: Path, skip_hidden: bool = False) -> list[tuple[Path, str]]:
     files = sorted(
         path
         for path in root.rglob("*")
-        if path.is_file() and path.suffix.lower() in MEDIA_SUFFIXES and not (skip_hidden and path.name.startswith("."))
+        if (is_media(path) if skip_hidden else path.is_file() and path.suffix.lower() in MEDIA_SUFFIXES)
     )
     return [(path, media_column(path)) for path in files]
 

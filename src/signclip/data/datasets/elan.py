@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from signclip.data.datasets.common import POSE_SUFFIXES, VIDEO_SUFFIXES, DatasetAdapter, LoadContext
+from signclip.data.datasets.common import DatasetAdapter, LoadContext
 from signclip.data.eaf import ElanError, read_eaf
+from signclip.poses.files import POSE_SUFFIXES, VIDEO_SUFFIXES
 
 
 def _media(eaf: Path, linked: list[str]) -> tuple[str, str]:

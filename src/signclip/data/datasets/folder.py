@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from signclip.data.datasets.common import (
-    MEDIA_SUFFIXES,
+    MAX_LISTED_PROBLEMS,
     DatasetAdapter,
     DatasetError,
     LoadContext,
@@ -23,6 +23,7 @@ from signclip.data.datasets.common import (
     path_id,
     read_csv_table,
 )
+from signclip.poses.files import MEDIA_SUFFIXES
 
 DESCRIPTION = "generic: ROOT/<gloss>/<file>.pose|.mp4, or a CSV file with path and text columns"
 LAYOUT = "ROOT/<gloss>/<name>.pose|.mp4 (any depth), or ROOT = a .csv with path,text[,id,gloss,signer,...]"
@@ -36,32 +37,49 @@ def load(root: Path, context: LoadContext) -> pd.DataFrame:
         if root.suffix.lower() != ".csv":
             raise DatasetError(f"{root}: the folder dataset takes a directory or a .csv file")
         return _load_csv(root, context)
-    return _load_tree(root)
+    return folder_table(root, require_glosses=True)
 
 
-def _load_tree(root: Path) -> pd.DataFrame:
+def folder_table(root: Path, require_glosses: bool) -> pd.DataFrame:
+    """One manifest row per pose or video file below `root` (a pose and a video of the same name are one row):
+    id from its path below `root`, gloss and text from its first folder (`ROOT/<gloss>/...`).
+
+    Files directly in `root` have no gloss: with `require_glosses` (a labelled dataset) they are refused,
+    naming every one (up to MAX_LISTED_PROBLEMS, then "and N more"); without it (an unlabelled collection)
+    they get an empty gloss, and `table.attrs["without_gloss"]` counts them. DatasetError for no media
+    files or two files that would be one id.
+    """
+    root = Path(root).resolve()
     media = find_media(root, skip_hidden=True)
-    loose = [path.name for path, _ in media if path.parent == root]
-    if loose:
-        raise DatasetError(
-            f"{root}: files directly in the dataset folder have no gloss folder: {loose[:5]} "
-            "(expected ROOT/<gloss>/<file>)"
-        )
     if not media:
         raise DatasetError(
             f"{root}: no pose or video files found (expected ROOT/<gloss>/<file> with suffix "
             f"{', '.join(MEDIA_SUFFIXES)})"
         )
+    loose = [path.name for path, _ in media if path.parent == root]
+    if loose and require_glosses:
+        listed = ", ".join(loose[:MAX_LISTED_PROBLEMS])
+        more = f" and {len(loose) - MAX_LISTED_PROBLEMS} more" if len(loose) > MAX_LISTED_PROBLEMS else ""
+        raise DatasetError(
+            f"{root}: {len(loose)} files lie directly in the dataset folder, without a gloss folder: {listed}{more} "
+            "(expected ROOT/<gloss>/<file>)"
+        )
     rows: dict[str, dict] = {}
+    owner: dict[str, Path] = {}
     for path, column in media:
         relative = path.relative_to(root)
         item_id = path_id(relative)
-        gloss = relative.parts[0]
+        if item_id in owner and owner[item_id].with_suffix("") != relative.with_suffix(""):
+            raise DatasetError(f"{root}: {owner[item_id]} and {relative} would both be item {item_id!r}; rename one")
+        owner[item_id] = relative
+        gloss = relative.parts[0] if len(relative.parts) > 1 else ""
         row = rows.setdefault(item_id, manifest_row(item_id, gloss))
         if column in row:
             raise DatasetError(f"{root}: two {column.split('_')[0]} files for {relative.with_suffix('')}")
         row[column] = str(path)
-    return pd.DataFrame(list(rows.values()))
+    table = pd.DataFrame(list(rows.values()))
+    table.attrs["without_gloss"] = len({path_id(name) for name in loose})
+    return table
 
 
 def _load_csv(path: Path, context: LoadContext) -> pd.DataFrame:

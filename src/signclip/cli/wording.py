@@ -1,0 +1,27 @@
+"""How the command line words the library's errors: the fact, then what to do about it with this command's
+options (the library's messages name no front end)."""
+
+from __future__ import annotations
+
+from signclip.errors import SignclipError
+
+
+def cli_message(error: SignclipError) -> str:
+    """The one line `signclip` prints for `error` (without the "error: " prefix)."""
+    from signclip.search.models import ModelChoiceError
+    from signclip.store.queries import PromptError
+
+    if isinstance(error, ModelChoiceError):
+        remedy = {
+            "other": "choose one of them with --model NAME_OR_DIRECTORY",
+            "several": "choose one with --model NAME_OR_DIRECTORY",
+            "none": f"index it first: signclip index add --dataset {error.dataset} ...",
+            "unknown_source": "give it with --model DIRECTORY",
+            "not_loaded": "start the server with one of them: signclip serve --model DIRECTORY",
+        }[error.problem]
+        return f"{error}; {remedy}"
+    if isinstance(error, PromptError):
+        return (
+            f"{error}; filter with --where signed_language=CODE, index with --signed-language CODE, or pass --raw-text"
+        )
+    return str(error)
