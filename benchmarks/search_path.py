@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from api_load import free_port, start_server
 
 try:  # the store moved rooms; both layouts are measured with this script
     from signclip.store.store import Store
@@ -82,25 +82,8 @@ def cli_seconds(arguments: list[str], home: Path, repeats: int) -> list[float]:
 
 def serve(model_dir: Path, home: Path) -> tuple[subprocess.Popen, str]:
     """`signclip serve` on a free loopback port, once healthy; returns (process, base URL)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "signclip.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--model", str(model_dir), "--home", str(home)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"signclip serve exited: {server.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return server, base
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    server.terminate()
-    raise SystemExit("signclip serve did not become healthy in 180 s")
+    port = free_port()
+    return start_server(model_dir, home, port), f"http://127.0.0.1:{port}"
 
 
 def http_latencies(url: str, bodies: list[dict]) -> list[float]:

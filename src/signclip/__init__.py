@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from signclip._lazy import lazy_attributes
+from signclip.lazy import lazy_attributes
 from signclip.model import MODULES
 from signclip.model.identity import DEFAULT_MODEL
 

@@ -149,8 +149,7 @@ def test_changed_source_drops_the_embedding_but_kept_video_pose_does_not(store: 
         {"id": "a", "video_path": "/videos/a.mp4", "gloss": "A"},
         {"id": "b", "pose_path": "/poses/b.pose", "gloss": "B"},
     ]
-    ids = store.add_items("signs", manifest)
-    store.set_pose_paths([ids[0]], ["/extracted/a.pose"])
+    ids = store.add_items("signs", [{**manifest[0], "pose_path": "/extracted/a.pose"}, manifest[1]])  # as indexed
     store.add_embeddings("toy", ids, np.eye(2, dtype=np.float32))
     store.add_items("signs", manifest)  # same sources: the extracted pose path stays, embeddings stay
     assert store.items("signs").set_index("key").loc["a", "pose_path"] == "/extracted/a.pose"

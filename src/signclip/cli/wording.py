@@ -9,7 +9,7 @@ from signclip.errors import SignclipError
 def cli_message(error: SignclipError) -> str:
     """The one line `signclip` prints for `error` (without the "error: " prefix)."""
     from signclip.search.models import ModelChoiceError
-    from signclip.store.queries import PromptError
+    from signclip.search.queries import PromptError
 
     if isinstance(error, ModelChoiceError):
         remedy = {

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from signclip.cluster.session import RayOptions, map_with_actors, ray_session
-from signclip.poses._video_frames import StageTimes
 from signclip.poses.extract_pool import (
     WORKER_THREAD_ENV,
     ExtractSettings,
@@ -27,13 +26,14 @@ from signclip.poses.extract_pool import (
     VideoJob,
     extract_one,
 )
+from signclip.poses.video_frames import StageTimes
 
 
 class ExtractActor:
     """A Ray Data actor: one MediaPipe graph; each call extracts the videos of a batch (video, output)."""
 
     def __init__(self, model_complexity: int, fps: float | None):
-        from signclip.poses._holistic_estimator import HolisticEstimator, native_logs_silenced
+        from signclip.poses.holistic_estimator import HolisticEstimator, native_logs_silenced
 
         os.environ.update(WORKER_THREAD_ENV)
         self.quiet = contextlib.ExitStack()  # the actor's whole life: MediaPipe logs on every video

@@ -52,9 +52,9 @@ def segment_on_ray(
         return []
     with ray_session(options) as ray:
         gpus = cluster_gpus(ray)
-        count = actors or gpus or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        count = min(len(records), actors or gpus or max(1, int(ray.cluster_resources().get("CPU", 1))))
         items = [{"record": json.dumps(record, default=str)} for record in records]
-        dataset = ray.data.from_items(items, override_num_blocks=min(len(items), count))
+        dataset = ray.data.from_items(items, override_num_blocks=count)
         arguments = (segmenter, level, "cuda" if gpus else "cpu")
         mapped = map_with_actors(dataset, SegmentActor, arguments, count, batch_size, 1.0 if gpus else 0.0)
         outcomes = [SegmentOutcome(**json.loads(row["outcome"])) for row in mapped.iter_rows()]

@@ -1,6 +1,6 @@
 """The manifest: the one table every dataset becomes, and everything downstream reads.
 
-Columns (DESIGN.md): id, pose_path (or video_path), start_ms, end_ms, text, gloss, signer,
+Columns: id, pose_path (or video_path), start_ms, end_ms, text, gloss, signer,
 spoken_language, signed_language, split. Paths are stored as written; relative paths are resolved
 against the manifest's folder.
 """

@@ -6,7 +6,7 @@ from here; they load lazily so that `signclip.model.config` can be used without 
 
 from __future__ import annotations
 
-from signclip._lazy import lazy_attributes
+from signclip.lazy import lazy_attributes
 
 MODULES = {  # exported name -> the module that defines it
     "create_model": "signclip.model.hub",

@@ -20,16 +20,16 @@ from pose_format import Pose
 from tqdm import tqdm
 
 from signclip.errors import SignclipError
-from signclip.poses._holistic_estimator import (
+from signclip.poses.extract_pool import ExtractSettings, JobOutcome, JobRunner, VideoJob, run_jobs
+from signclip.poses.files import VIDEO_SUFFIXES, is_media, is_video
+from signclip.poses.holistic_estimator import (
     SUPPORTED_MODEL_COMPLEXITY,
     HolisticEstimator,
     check_model_complexity,
     import_mediapipe_holistic,
     native_logs_silenced,
 )
-from signclip.poses._video_frames import StageTimes, VideoError
-from signclip.poses.extract_pool import ExtractSettings, JobOutcome, JobRunner, VideoJob, run_jobs
-from signclip.poses.files import VIDEO_SUFFIXES, is_media, is_video
+from signclip.poses.video_frames import StageTimes, VideoError
 
 __all__ = [
     "ERROR_LOG_NAME",

@@ -19,8 +19,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from signclip.errors import SignclipError
-from signclip.poses._video_frames import StageTimes
 from signclip.poses.io import write_pose
+from signclip.poses.video_frames import StageTimes
 
 # Per worker: one decode thread (PyAV single-threaded) beside one MediaPipe graph; keep OpenMP and
 # OpenCV pools at one thread so N workers on N cores do not oversubscribe them.
@@ -81,7 +81,7 @@ def worker_main(connection: Connection, model_complexity: int, fps: float | None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _raise_system_exit)
     os.environ.update(WORKER_THREAD_ENV)
-    from signclip.poses._holistic_estimator import HolisticEstimator, native_logs_silenced
+    from signclip.poses.holistic_estimator import HolisticEstimator, native_logs_silenced
 
     with native_logs_silenced():
         try:

@@ -31,10 +31,10 @@ from signclip.search.cache import SearchCache
 from signclip.search.engine import Engine, LocalEngine
 from signclip.search.index_report import IndexReport
 from signclip.search.models import check_dataset_model
+from signclip.search.queries import read_video_pose, text_prompt
 from signclip.search.relevance import SAMPLE_SIZE, Relevance, null_prompts, null_scores
 from signclip.search.request import IndexRequest, check_against_store
 from signclip.store.items import DatasetState, Item, SearchResult
-from signclip.store.queries import read_video_pose, text_prompt
 from signclip.store.store import Store
 
 

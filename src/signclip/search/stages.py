@@ -78,7 +78,7 @@ def stored_items(
     are removed); returns {manifest id: item id}."""
     model = request.model
     store.register_model(model.name, model.embed_dim, _model_metadata(request))
-    item_ids = store.add_items(request.dataset, rows)
+    item_ids = store.add_items(request.dataset, rows, normalized=True)
     report.item_ids = [int(i) for i in item_ids]
     report.removed = _remove_stale_segments(store, request, rows, recordings)
     return dict(zip(rows["id"].astype(str), report.item_ids, strict=True))
@@ -151,7 +151,7 @@ def store_all_or_nothing(
     model = request.model
     with store.transaction():
         store.register_model(model.name, model.embed_dim, _model_metadata(request))
-        item_ids = store.add_items(request.dataset, rows)
+        item_ids = store.add_items(request.dataset, rows, normalized=True)
         store.add_embeddings(model.name, item_ids, np.stack([vectors[key] for key in rows["id"].astype(str)]))
     report.item_ids = [int(i) for i in item_ids]
     report.embedded = len(rows)

@@ -8,6 +8,7 @@ from typing import Any
 
 from signclip.errors import ConfigError, PoseFileError, PoseLayoutError, SignclipError
 from signclip.search.models import ModelChoiceError
+from signclip.search.queries import PromptError
 from signclip.search.service import ItemNotFoundError
 from signclip.serve.handling import NotAuthorizedError
 from signclip.serve.inputs import (
@@ -26,7 +27,6 @@ from signclip.store.errors import (
     UnknownDatasetError,
     UnknownModelError,
 )
-from signclip.store.queries import PromptError
 
 ERROR_STATUS: dict[type[BaseException], int] = {
     UnsupportedMediaTypeError: 415,

@@ -23,7 +23,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from signclip.data.manifest import normalize_manifest
-from signclip.store import knn
+from signclip.store import knn, statements
 from signclip.store.connect import connect
 from signclip.store.embedded_postgres import EmbeddedPostgres
 from signclip.store.errors import (
@@ -110,23 +110,12 @@ class Store:
 
     def list_datasets(self) -> list[DatasetInfo]:
         """Return every dataset with its item count and embedding counts per model, sorted by name."""
-        rows = self.connection.execute(
-            "SELECT d.name, (SELECT count(*) FROM items i WHERE i.dataset_id = d.id),"
-            " coalesce((SELECT jsonb_object_agg(m.name, c.n) FROM (SELECT model_id, count(*) AS n"
-            "   FROM embeddings e WHERE e.dataset_id = d.id GROUP BY model_id) c"
-            "   JOIN models m ON m.id = c.model_id), '{}')"
-            " FROM datasets d ORDER BY d.name"
-        ).fetchall()
+        rows = self.connection.execute(statements.LIST_DATASETS).fetchall()
         return [DatasetInfo(name, items, dict(counts)) for name, items, counts in rows]
 
     def dataset_models(self, dataset: str | DatasetState) -> dict[str, int]:
         """Return {model name: embedding count} of the models that embedded `dataset`'s items."""
-        rows = self.connection.execute(
-            "SELECT m.name, count(*) FROM embeddings e JOIN models m ON m.id = e.model_id"
-            " WHERE e.dataset_id = %s GROUP BY m.name ORDER BY m.name",
-            [self.dataset_id(dataset)],
-        ).fetchall()
-        return dict(rows)
+        return dict(self.connection.execute(statements.DATASET_MODELS, [self.dataset_id(dataset)]).fetchall())
 
     def remove_dataset(self, name: str) -> int:
         """Delete a dataset with its items and embeddings; returns the number of items removed."""
@@ -149,10 +138,7 @@ class Store:
 
     def embedding_count(self, model: str) -> int:
         """How many vectors of `model` the store holds, over all datasets (0 for a model it does not know)."""
-        row = self.connection.execute(
-            "SELECT count(*) FROM embeddings e JOIN models m ON m.id = e.model_id WHERE m.name = %s", [model]
-        ).fetchone()
-        return int(row[0])
+        return int(self.connection.execute(statements.EMBEDDING_COUNT, [model]).fetchone()[0])
 
     def list_models(self) -> list[ModelInfo]:
         """Return every model known to the store, sorted by name."""
@@ -209,18 +195,26 @@ class Store:
     # ------------------------------------------------------------------ ingest
 
     def add_items(
-        self, dataset: str, rows: pd.DataFrame | Iterable[Mapping[str, Any]], batch_size: int = 10_000
+        self,
+        dataset: str,
+        rows: pd.DataFrame | Iterable[Mapping[str, Any]],
+        batch_size: int = 10_000,
+        normalized: bool = False,
     ) -> np.ndarray:
         """Upsert manifest rows into `dataset` (created if new, its name checked); returns item ids (N,) in row order.
 
         A row whose manifest id is already stored updates that item; if its source (video, pose or
         segment times) changed, the item's embeddings are dropped so the next index run recomputes them.
-        An extra `metadata` column of dicts is stored as JSON. One transaction per batch.
+        An extra `metadata` column of dicts is stored as JSON. One transaction per batch. The rows are
+        normalized (`normalize_manifest`) unless `normalized` says the caller already did (the indexing
+        stages normalize a request once, when they validate it).
         """
         check_dataset_name(dataset)
         table = pd.DataFrame(rows) if not isinstance(rows, pd.DataFrame) else rows
         metadata = list(table["metadata"]) if "metadata" in table.columns else [{}] * len(table)
-        table = normalize_manifest(table.drop(columns=["metadata"], errors="ignore"), source=f"dataset {dataset}")
+        table = table.drop(columns=["metadata"], errors="ignore")
+        if not normalized:
+            table = normalize_manifest(table, source=f"dataset {dataset}")
         table = table.assign(metadata=metadata).rename(columns={"id": "external_key"})[ITEM_COLUMNS]
         dataset_id = self.connection.execute(
             "INSERT INTO datasets (name) VALUES (%s) ON CONFLICT (name) DO UPDATE SET name = excluded.name"
@@ -251,14 +245,6 @@ class Store:
         """A transaction for the block: everything written in it is kept together or not at all."""
         return self.connection.transaction()
 
-    def set_pose_paths(self, item_ids: Sequence[int], pose_paths: Sequence[str]) -> None:
-        """Record the pose files extracted for video items (so a rerun does not extract again)."""
-        with self.connection.cursor() as cursor:
-            cursor.executemany(
-                "UPDATE items SET pose_path = %s WHERE id = %s",
-                [(str(path), int(item)) for item, path in zip(item_ids, pose_paths, strict=True)],
-            )
-
     # ------------------------------------------------------------------ reading
 
     def items(self, dataset: str, pending_model: str | None = None) -> pd.DataFrame:
@@ -270,10 +256,7 @@ class Store:
         query = sql.SQL("SELECT {} FROM items i WHERE i.dataset_id = %s").format(knn.item_select_sql(item_columns()))
         params: list[Any] = [dataset_id]
         if pending_model is not None:
-            query += sql.SQL(
-                " AND NOT EXISTS (SELECT 1 FROM embeddings e JOIN models m ON m.id = e.model_id"
-                " WHERE e.item_id = i.id AND m.name = %s)"
-            )
+            query += statements.NOT_EMBEDDED_BY
             params.append(pending_model)
         rows = self._records(query + sql.SQL(" ORDER BY i.id"), params)
         table = pd.DataFrame(rows, columns=["item_id", *item_columns()])
@@ -289,11 +272,7 @@ class Store:
 
     def languages(self, dataset: str | DatasetState) -> list[tuple[str, str, int]]:
         """Return the dataset's (spoken_language, signed_language, items) pairs, most items first."""
-        rows = self.connection.execute(
-            "SELECT spoken_language, signed_language, count(*) FROM items WHERE dataset_id = %s"
-            " AND signed_language <> '' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
-            [self.dataset_id(dataset)],
-        ).fetchall()
+        rows = self.connection.execute(statements.LANGUAGES, [self.dataset_id(dataset)]).fetchall()
         return [(spoken, signed, count) for spoken, signed, count in rows]
 
     def vectors(
@@ -304,16 +283,7 @@ class Store:
         With `limit`, at most that many, a fixed pseudo-random choice (by a hash of the item id).
         """
         dataset_id, model_info = self.dataset_id(dataset), self.model(model)
-        chosen = sql.SQL("")
-        if limit is not None:
-            chosen = sql.SQL(
-                " AND item_id IN (SELECT item_id FROM embeddings WHERE model_id = {} AND dataset_id = {}"
-                " ORDER BY hashint8(item_id) LIMIT {})"
-            ).format(sql.Literal(model_info.id), sql.Literal(dataset_id), sql.Literal(int(limit)))
-        query = sql.SQL(
-            "COPY (SELECT item_id, vector FROM embeddings WHERE model_id = {} AND dataset_id = {}{} ORDER BY item_id)"
-            " TO STDOUT (FORMAT BINARY)"
-        ).format(sql.Literal(model_info.id), sql.Literal(dataset_id), chosen)
+        query = statements.copy_vectors_sql(model_info.id, dataset_id, limit)
         with self.connection.cursor() as cursor, cursor.copy(query) as copy:
             data = b"".join(bytes(chunk) for chunk in copy)
         return decode_id_vector_rows(data, model_info.dim)

@@ -1,10 +1,11 @@
-"""What every transform shares: the PoseTensor a pipeline produces, length fitting and cropping, and
-small helpers on a pose's first person (its arrays, point positions, which points are present)."""
+"""What every transform shares: the PoseTensor a pipeline produces, length fitting and cropping, the
+PointsTransform base of the steps that change the first person's arrays, and small helpers on a pose's
+first person (its arrays, point positions, which points are present)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pose_format import Pose
@@ -100,6 +101,29 @@ def with_body(
 def first_person(pose: Pose) -> tuple[np.ndarray, np.ndarray]:
     """Copies of the first person's coordinates (frames, points, dims) and confidence (frames, points)."""
     return np.ma.getdata(pose.body.data)[:, :1].copy(), pose.body.confidence[:, :1].copy()
+
+
+Arrays = tuple[np.ndarray, np.ndarray]
+"""A first person's coordinates (frames, 1, points, dims) and confidence (frames, 1, points)."""
+
+
+class PointsTransform:
+    """A step that changes the first person's coordinates and confidence, keeping the pose's header and fps.
+
+    Subclasses implement `points(data, confidence, pose, rng)`, which gets copies of the arrays (to change
+    in place or not) and the pose (for its header), and returns the new arrays; `augmentation` says
+    whether the step runs only in training.
+    """
+
+    augmentation: ClassVar[bool] = False
+
+    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+        data, confidence = first_person(pose)
+        return with_body(pose, *self.points(data, confidence, pose, rng))
+
+    def points(self, data: np.ndarray, confidence: np.ndarray, pose: Pose, rng: np.random.Generator) -> Arrays:
+        """The step's new (data, confidence) of the first person (see the class doc)."""
+        raise NotImplementedError
 
 
 def point_index(header: PoseHeader) -> dict[tuple[str, str], int]:

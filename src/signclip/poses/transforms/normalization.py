@@ -12,7 +12,8 @@ from pose_format.pose_header import PoseHeader
 from signclip.errors import PoseLayoutError
 from signclip.poses import holistic
 from signclip.poses.transforms.core import (
-    first_person,
+    Arrays,
+    PointsTransform,
     image_points,
     point_index,
     present_mask,
@@ -22,18 +23,15 @@ from signclip.poses.transforms.core import (
 
 
 @dataclass(frozen=True)
-class NormalizeShoulders:
+class NormalizeShoulders(PointsTransform):
     """Shift by the shoulders' midpoint and scale by the mean shoulder width, both over the whole sequence.
 
     World landmarks (already metric and centred) are left as they are. A sequence in which the
     shoulders are never both visible raises PoseLayoutError.
     """
 
-    augmentation: ClassVar[bool] = False
-
-    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+    def points(self, data: np.ndarray, confidence: np.ndarray, pose: Pose, rng: np.random.Generator) -> Arrays:
         left, right = shoulder_indices(pose.header)
-        data, confidence = first_person(pose)
         both = present_mask(confidence[:, 0, left]) & present_mask(confidence[:, 0, right])
         if not both.any():
             raise PoseLayoutError("shoulder normalization: the shoulders are never both visible")
@@ -44,11 +42,11 @@ class NormalizeShoulders:
             raise PoseLayoutError("shoulder normalization: the shoulders coincide (zero width)")
         moved = image_points(pose.header, data.shape[2])
         data[:, :, moved] = (data[:, :, moved] - center) / width
-        return with_body(pose, data * (confidence[..., None] > 0), confidence)
+        return data * (confidence[..., None] > 0), confidence
 
 
 @dataclass(frozen=True)
-class Center:
+class Center(PointsTransform):
     """Shift image-space points by the mean position over the sequence of `point` (in whichever component
     has a point of that name), or of all visible points when the pose has no such point, then divide them
     by `scale` (default: the header's frame width). For layouts without shoulders, e.g. RWTH-BOSTON-104's
@@ -57,10 +55,8 @@ class Center:
 
     point: str = "nose"
     scale: float | None = None
-    augmentation: ClassVar[bool] = False
 
-    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
-        data, confidence = first_person(pose)
+    def points(self, data: np.ndarray, confidence: np.ndarray, pose: Pose, rng: np.random.Generator) -> Arrays:
         moved = image_points(pose.header, data.shape[2])
         chosen = [i for (_, name), i in point_index(pose.header).items() if name == self.point] or np.flatnonzero(moved)
         visible = present_mask(confidence[:, 0, chosen])
@@ -71,11 +67,11 @@ class Center:
         if not scale or scale <= 0:
             raise PoseLayoutError(f"center needs a positive scale; the pose header's width is {scale}")
         data[:, :, moved] = (data[:, :, moved] - center) / scale
-        return with_body(pose, data * (confidence[..., None] > 0), confidence)
+        return data * (confidence[..., None] > 0), confidence
 
 
 @dataclass(frozen=True)
-class ScaleZ:
+class ScaleZ(PointsTransform):
     """Multiply z of the image-space points by `factor` (default: the frame width from the header).
 
     pose-format stores MediaPipe's x and y in pixels but z as MediaPipe returns it, in units of the
@@ -85,10 +81,8 @@ class ScaleZ:
     """
 
     factor: float | None = None
-    augmentation: ClassVar[bool] = False
 
-    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
-        data, confidence = first_person(pose)
+    def points(self, data: np.ndarray, confidence: np.ndarray, pose: Pose, rng: np.random.Generator) -> Arrays:
         if data.shape[-1] < 3:
             raise PoseLayoutError("scale_z needs x, y and z coordinates")
         factor = self.factor if self.factor is not None else pose.header.dimensions.width
@@ -96,7 +90,7 @@ class ScaleZ:
             raise PoseLayoutError(f"scale_z needs a positive factor; the pose header's width is {factor}")
         moved = image_points(pose.header, data.shape[2])
         data[:, :, moved, 2] *= factor
-        return with_body(pose, data, confidence)
+        return data, confidence
 
 
 def hand_point_slices(pose: Pose) -> list[tuple[int, slice]]:
@@ -107,16 +101,13 @@ def hand_point_slices(pose: Pose) -> list[tuple[int, slice]]:
 
 
 @dataclass(frozen=True)
-class NormalizeHands3D:
+class NormalizeHands3D(PointsTransform):
     """Put each hand in its own frame: wrist at the origin, palm (wrist, index MCP, pinky MCP) in the
     x-y plane, wrist -> middle MCP along +y, scaled so the mean wrist -> MCP length (index, middle,
     pinky) is 1. Needs 3D hand points (and, for poses written by pose-format, `scale_z` first to make
     the palm plane the real one rather than the image plane)."""
 
-    augmentation: ClassVar[bool] = False
-
-    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
-        data, confidence = first_person(pose)
+    def points(self, data: np.ndarray, confidence: np.ndarray, pose: Pose, rng: np.random.Generator) -> Arrays:
         if data.shape[-1] < 3:
             raise PoseLayoutError("3D hand normalization needs x, y and z coordinates")
         for start, points in hand_point_slices(pose):
@@ -134,19 +125,16 @@ class NormalizeHands3D:
             local = local / np.where(valid, length, 1.0)[:, None, None]
             data[:, 0, points, :3] = np.where(valid[:, None, None], local, 0.0)
             confidence[~valid, 0, points] = 0
-        return with_body(pose, data, confidence)
+        return data, confidence
 
 
 @dataclass(frozen=True)
-class NormalizeHands2D:
+class NormalizeHands2D(PointsTransform):
     """Each hand in image coordinates relative to its wrist: x, y minus the wrist's, divided by the mean
     distance of the hand's 21 points from the wrist (so the handshape, not its place or size, remains).
     Coordinates past x, y are left as they are (run `keep_dims` first to drop z)."""
 
-    augmentation: ClassVar[bool] = False
-
-    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
-        data, confidence = first_person(pose)
+    def points(self, data: np.ndarray, confidence: np.ndarray, pose: Pose, rng: np.random.Generator) -> Arrays:
         for start, points in hand_point_slices(pose):
             relative = data[:, 0, points, :2] - data[:, 0, start : start + 1, :2]
             radius = np.linalg.norm(relative, axis=-1).mean(axis=-1)
@@ -154,7 +142,7 @@ class NormalizeHands2D:
             scaled = relative / np.where(valid, radius, 1.0)[:, None, None]
             data[:, 0, points, :2] = np.where(valid[:, None, None], scaled, 0.0)
             confidence[~valid, 0, points] = 0
-        return with_body(pose, data, confidence)
+        return data, confidence
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from pose_format.pose_header import PoseHeader, PoseHeaderComponent
 
 from signclip.errors import ConfigError, PoseLayoutError
 from signclip.poses import holistic
-from signclip.poses.transforms.core import first_person, point_index, with_body
+from signclip.poses.transforms.core import Arrays, PointsTransform, first_person, point_index, with_body
 
 FACE_SUBSETS = ("nose", "lips", "left_eye", "right_eye")
 
@@ -124,14 +124,12 @@ class Select:
 
 
 @dataclass(frozen=True)
-class HideLegs:
+class HideLegs(PointsTransform):
     """Zero the knees, ankles, heels and feet (confidence 0), keeping their slots."""
 
-    augmentation: ClassVar[bool] = False
     parts: ClassVar[tuple[str, ...]] = ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")
 
-    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
-        data, confidence = first_person(pose)
+    def points(self, data: np.ndarray, confidence: np.ndarray, pose: Pose, rng: np.random.Generator) -> Arrays:
         legs = [
             i
             for (component, point), i in point_index(pose.header).items()
@@ -139,16 +137,14 @@ class HideLegs:
         ]
         data[:, :, legs] = 0
         confidence[:, :, legs] = 0
-        return with_body(pose, data, confidence)
+        return data, confidence
 
 
 @dataclass(frozen=True)
-class KeepDims:
+class KeepDims(PointsTransform):
     """Keep the first `dims` coordinates (e.g. 2 to drop z)."""
 
     dims: int = 2
-    augmentation: ClassVar[bool] = False
 
-    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
-        data, confidence = first_person(pose)
-        return with_body(pose, data[..., : self.dims], confidence)
+    def points(self, data: np.ndarray, confidence: np.ndarray, pose: Pose, rng: np.random.Generator) -> Arrays:
+        return data[..., : self.dims], confidence

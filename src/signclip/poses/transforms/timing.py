@@ -10,7 +10,7 @@ import numpy as np
 from pose_format import Pose
 
 from signclip.errors import ConfigError, PoseLayoutError
-from signclip.poses.transforms.core import first_person, point_index, present_mask, with_body
+from signclip.poses.transforms.core import Arrays, PointsTransform, first_person, point_index, present_mask, with_body
 
 
 def interpolate_frames(pose: Pose, positions: np.ndarray, fps: float) -> Pose:
@@ -50,21 +50,19 @@ class ResampleFPS:
 
 
 @dataclass(frozen=True)
-class EvenFrames:
+class EvenFrames(PointsTransform):
     """Keep `frames` evenly spaced frames (the nearest frame to each of `frames` points from the first to
     the last; a shorter pose repeats frames). An empty pose stays empty."""
 
     frames: int = 12
-    augmentation: ClassVar[bool] = False
 
-    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
+    def points(self, data: np.ndarray, confidence: np.ndarray, pose: Pose, rng: np.random.Generator) -> Arrays:
         if self.frames < 1:
             raise ConfigError(f"even_frames needs at least 1 frame, got {self.frames}")
-        data, confidence = first_person(pose)
         if len(data) == 0:
-            return pose
+            return data, confidence
         index = np.round(np.linspace(0, len(data) - 1, self.frames)).astype(int)
-        return with_body(pose, data[index], confidence[index])
+        return data[index], confidence[index]
 
 
 @dataclass(frozen=True)
@@ -103,17 +101,16 @@ class Speed:
 
 
 @dataclass(frozen=True)
-class FrameDropout:
+class FrameDropout(PointsTransform):
     """Augmentation: drop each frame with probability `p` (at least one frame is kept)."""
 
     p: float = 0.1
     augmentation: ClassVar[bool] = True
 
-    def __call__(self, pose: Pose, rng: np.random.Generator) -> Pose:
-        data, confidence = first_person(pose)
+    def points(self, data: np.ndarray, confidence: np.ndarray, pose: Pose, rng: np.random.Generator) -> Arrays:
         if len(data) <= 1:
-            return pose
+            return data, confidence
         keep = rng.random(len(data)) >= self.p
         if not keep.any():
             keep[rng.integers(len(data))] = True
-        return with_body(pose, data[keep], confidence[keep])
+        return data[keep], confidence[keep]

@@ -22,8 +22,8 @@ from pose_format import Pose
 from pose_format.numpy import NumPyPoseBody
 
 from signclip.errors import SignclipError
-from signclip.poses._video_frames import StageTimes, VideoError, VideoInfo, open_frames
 from signclip.poses.holistic import holistic_header
+from signclip.poses.video_frames import StageTimes, VideoError, VideoInfo, open_frames
 
 SUPPORTED_MODEL_COMPLEXITY = 1
 BODY_POINTS, FACE_POINTS, HAND_POINTS = 33, 468, 21
