@@ -36,7 +36,8 @@ def test_a_dataset_of_one_model_is_searched_with_it_by_default(store, synthetic_
     manifest = read_manifest(synthetic_manifest)
     index_table(store, "synthetic", manifest, embedder, progress=False, model_source=str(tmp_path / "model"))
     assert models.choose_model(store, "synthetic") == str(tmp_path / "model")  # where it was loaded from
-    assert models.choose_loaded_model(store, "synthetic", ["other", embedder.name], None) == embedder.name
+    stored = store.dataset_models("synthetic")
+    assert models.choose_loaded_model(stored, "synthetic", ["other", embedder.name], None) == embedder.name
 
 
 def test_a_model_of_unknown_origin_must_be_given(indexed):
@@ -53,15 +54,16 @@ def test_another_model_or_several_models_give_errors_naming_the_datasets_models(
         models.choose_model(store, "synthetic", "signclip-small")
     assert caught.value.models == ["pose-statistics"]
     with pytest.raises(models.ModelChoiceError, match="none of which this server has loaded") as caught:
-        models.choose_loaded_model(store, "synthetic", ["signclip-small"], None)
+        models.choose_loaded_model(store.dataset_models("synthetic"), "synthetic", ["signclip-small"], None)
     assert caught.value.loaded == ["signclip-small"] and "signclip serve --model" in error_body(caught.value)["detail"]
     other = PoseStatisticsEmbedder(name="other-statistics", seed=3)
     index_table(store, "synthetic", read_manifest(synthetic_manifest), other, progress=False)
     with pytest.raises(models.ModelChoiceError, match="2 models") as caught:
         models.choose_model(store, "synthetic")
     assert caught.value.models == ["other-statistics", "pose-statistics"] and caught.value.problem == "several"
-    assert models.choose_loaded_model(store, "synthetic", ["signclip-small", "pose-statistics"], None) == (
-        "pose-statistics"  # the loaded model that the dataset has, though it has two
+    stored = store.dataset_models("synthetic")  # two models: the loaded one that the dataset has is chosen
+    assert models.choose_loaded_model(stored, "synthetic", ["signclip-small", "pose-statistics"], None) == (
+        "pose-statistics"
     )
 
 

@@ -263,14 +263,17 @@ class SignCLIP(nn.Module):
 
     @contextlib.contextmanager
     def _inference(self) -> Iterator[None]:
-        """Eval mode without gradients for the duration, then the previous mode again."""
+        """Eval mode without gradients for the duration, then the previous mode again (a model already in eval
+        mode is not switched: walking its modules costs milliseconds per call)."""
         was_training = self.training
-        self.eval()
+        if was_training:
+            self.eval()
         try:
             with torch.inference_mode():
                 yield
         finally:
-            self.train(was_training)
+            if was_training:
+                self.train()
 
 
 def _read(item: PoseInput, name: str | None) -> tuple[Pose, str]:

@@ -81,16 +81,17 @@ def choose_model(store: Store, dataset: str, requested: str | None = None) -> st
     return str(source or name)
 
 
-def choose_loaded_model(store: Store, dataset: str, loaded: Sequence[str], requested: str | None) -> str | None:
-    """For a server with `loaded` model names (default first): the name to search `dataset` with, or None
-    for `requested`.
+def choose_loaded_model(
+    models: Mapping[str, int], dataset: str, loaded: Sequence[str], requested: str | None
+) -> str | None:
+    """For a server with `loaded` model names (default first): the name to search `dataset`, whose `models`
+    are {name: embeddings}, with, or None for `requested`.
 
     With no `requested` model, the first loaded model that the dataset has embeddings of. Raises
     ModelChoiceError ("none", or "not_loaded" naming the dataset's models and the loaded ones) otherwise.
     """
     if requested is not None:
         return None
-    models = store.dataset_models(dataset)
     served = [name for name in loaded if name in models]
     if served:
         return served[0]

@@ -59,17 +59,18 @@ class NullScores:
 
     def standing(self, scores: Sequence[float]) -> list[Relevance]:
         """Relevance of each of `scores`: its percentile among the null scores, strong at or above the threshold."""
-        return standing(self.background, self.threshold, scores)
+        scores = np.asarray(scores, dtype=np.float64)
+        below = np.searchsorted(self.background, scores - 1e-6, side="left") / max(len(self.background), 1)
+        threshold = round(float(self.threshold), 4)
+        return [
+            Relevance(round(float(share), 4), threshold, bool(score >= self.threshold - 1e-6))
+            for share, score in zip(below, scores, strict=True)
+        ]
 
 
 def standing(background: np.ndarray, threshold: float, scores: Sequence[float]) -> list[Relevance]:
     """Relevance of each of `scores`: its percentile among `background`, strong at or above `threshold`."""
-    background = np.sort(np.asarray(background, dtype=np.float64).ravel())
-    cues = []
-    for score in scores:
-        below = np.searchsorted(background, score - 1e-6, side="left") / max(len(background), 1)
-        cues.append(Relevance(round(float(below), 4), round(float(threshold), 4), bool(score >= threshold - 1e-6)))
-    return cues
+    return NullScores(np.sort(np.asarray(background, dtype=np.float64).ravel()), threshold).standing(scores)
 
 
 def null_scores(items: np.ndarray, null_vectors: np.ndarray | None = None) -> NullScores:
@@ -78,7 +79,7 @@ def null_scores(items: np.ndarray, null_vectors: np.ndarray | None = None) -> Nu
     items = _unit(items)
     if null_vectors is not None:
         null = _unit(np.asarray(null_vectors)) @ items.T
-        return NullScores(np.sort(null.ravel()), float(null.max(initial=-1.0)))
+        return NullScores(np.sort(null.ravel().astype(np.float64)), float(null.max(initial=-1.0)))
     if len(items) < 2:
         return NullScores(np.zeros(0), float("inf"))
     probes = np.random.default_rng(0).choice(len(items), size=min(NEIGHBOUR_PROBES, len(items)), replace=False)
@@ -86,7 +87,9 @@ def null_scores(items: np.ndarray, null_vectors: np.ndarray | None = None) -> Nu
     pairs[np.arange(len(probes)), probes] = np.nan
     nearest, unrelated = np.nanmax(pairs, axis=1), pairs[np.isfinite(pairs)]
     typical_pair, typical_match = float(np.median(unrelated)), float(np.median(nearest))
-    return NullScores(np.sort(unrelated), typical_pair + MATCH_FRACTION * (typical_match - typical_pair))
+    return NullScores(
+        np.sort(unrelated.astype(np.float64)), typical_pair + MATCH_FRACTION * (typical_match - typical_pair)
+    )
 
 
 def relevance_of(

@@ -106,7 +106,7 @@ class SearchAnswer:
 def search(
     store: Store,
     model: SearchModel,
-    dataset: str,
+    dataset: str | DatasetState,
     query: Query,
     k: int = 10,
     where: Mapping[str, str | Sequence[str]] | None = None,
@@ -121,13 +121,15 @@ def search(
     has) and that the stored model has these weights. `where` filters on item fields; items whose key is
     in `exclude_keys` (e.g. the query's own item) are left out of the `k` results. A video is turned
     into a pose by `video_to_pose` (the server passes its own, with its limits). The dataset is looked up
-    once; what the search derives from it (its models and languages, the relevance null sample) comes
-    from `cache` while the dataset is unchanged (the server keeps one; without it, this search's own).
+    once (not at all when given as the DatasetState of a lookup); what the search derives from it (its
+    models and languages, the relevance null sample) comes from `cache` while the dataset is unchanged
+    (the server keeps one; without it, this search's own).
     """
     kind = query.kind
     cache = cache or SearchCache()
-    state = store.dataset_state(dataset)
-    models = cache.get((state.id, state.version, "models"), lambda: store.dataset_models(state))
+    state = dataset if isinstance(dataset, DatasetState) else store.dataset_state(dataset)
+    dataset = state.name
+    models = dataset_models(store, state, cache)
     check_dataset_model(models, dataset, model.name)
     store.check_model(model.name, model.embed_dim, model_fingerprint(model))
     answer = SearchAnswer(dataset=dataset, model=model.name, kind=kind, results=[], relevance=[])
@@ -152,6 +154,11 @@ def search(
     answer.results = [hit for hit in results if hit.key not in exclude_keys][:k]
     answer.relevance = null.standing([1.0 - hit.distance for hit in answer.results])
     return answer
+
+
+def dataset_models(store: Store, state: DatasetState, cache: SearchCache) -> dict[str, int]:
+    """{model name: embeddings} of the dataset as `state` found it, from `cache` while it is unchanged."""
+    return cache.get((state.id, state.version, "models"), lambda: store.dataset_models(state))
 
 
 def _sample(store: Store, state: DatasetState, model: str) -> np.ndarray:

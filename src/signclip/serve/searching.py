@@ -45,6 +45,7 @@ from signclip.serve.schemas import (
     SkeletonModel,
 )
 from signclip.serve.skeleton import pose_skeleton
+from signclip.store.items import DatasetState
 from signclip.store.store import Store
 
 MAX_ITEM_ID = 2**63 - 1
@@ -91,22 +92,25 @@ async def search_query(api: Api, body: SearchRequest, files: dict[str, list[Uplo
     return kind, (data, label, filename)
 
 
-def search_model(api: Api, store: Store, body: SearchRequest) -> ServedModel:
-    """The loaded model to search with: the one asked for, else the dataset's only model (409 otherwise)."""
+def search_model(api: Api, store: Store, state: DatasetState, body: SearchRequest) -> ServedModel:
+    """The loaded model to search with: the one asked for, else the first loaded model that the dataset has
+    (409 naming the dataset's models otherwise)."""
     models = api.resources.models
-    chosen = choose_loaded_model(store, body.dataset, models.loaded(), body.model_name)
+    dataset_models = service.dataset_models(store, state, api.resources.search_cache)
+    chosen = choose_loaded_model(dataset_models, body.dataset, models.loaded(), body.model_name)
     return models.get(chosen or body.model_name)
 
 
 def run_search(store: Store, api: Api, body: SearchRequest, kind: str, query: Any) -> SearchResponse:
     """Search as the request asks (blocking); a video is extracted within the server's limits."""
-    served = search_model(api, store, body)
+    state = store.dataset_state(body.dataset)
+    served = search_model(api, store, state, body)
     languages = {name: getattr(body, name) for name in ("spoken_language", "signed_language") if getattr(body, name)}
     request = service.Query(**{kind: query}, prompt=body.prompt, languages=languages)
     answer = service.search(
         store,
         served,
-        body.dataset,
+        state,
         request,
         k=body.k,
         where=body.filters,
