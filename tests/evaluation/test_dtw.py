@@ -11,7 +11,7 @@ from signclip.cli import main
 from signclip.data.manifest import read_manifest
 from signclip.data.synthetic import generate_dataset
 from signclip.errors import PoseLayoutError
-from signclip.evaluation.dtw import dtw_distance_matrix, dtw_report
+from signclip.evaluation.dtw import DTWSettings, dtw_distance_matrix, dtw_report
 from signclip.evaluation.retrieval import EvaluationError
 from signclip.poses.transforms import PoseTensor
 
@@ -70,11 +70,11 @@ def synthetic_manifest(tmp_path_factory):
 
 def test_report_on_generated_signs_beats_chance(synthetic_manifest):
     table = read_manifest(synthetic_manifest)
-    report = dtw_report(table, split="test", preprocess="hands")
+    report = dtw_report(table, split="test", settings=DTWSettings("hands"))
     assert report["references"] == "other splits"
     assert report["n_poses"] == 10 and report["n_texts"] == 5
     assert report["v2t"]["R@1"] > 0.5  # chance is 0.2: each gloss has its own hand shapes and path
-    loo = dtw_report(table, preprocess="hands", group_by="signer")
+    loo = dtw_report(table, settings=DTWSettings("hands"), group_by="signer")
     assert loo["references"] == "leave-one-out"
     assert sorted(loo["groups"]) == ["signer-0", "signer-1"]
 
@@ -113,7 +113,7 @@ def test_boston_2d_hands_and_nose_get_their_layouts_preprocessing(boston_table):
     assert report["preprocess"] == "keypoints_2d" and "3D hand normalization needs x, y and z" in report["note"]
     assert report["n_poses"] == 178 and report["references"] == "other splits"
     assert report["v2t"]["R@1"] > 0.5  # 66 words in the test split: guessing gives 0.015
-    explicit = dtw_report(boston_table, split="test", preprocess="keypoints_2d")
+    explicit = dtw_report(boston_table, split="test", settings=DTWSettings("keypoints_2d"))
     assert explicit["v2t"] == report["v2t"] and "note" not in explicit
 
 
@@ -123,7 +123,7 @@ def test_a_holistic_pose_lacking_points_is_refused_naming_the_file_and_what_to_d
     path = str(fixtures_dir / "mediapipe.pose")  # a Holistic pose reduced upstream: no layout preset applies
     table = pd.DataFrame({"id": ["a", "b"], "pose_path": [path] * 2, "text": ["x", "y"], "split": ""})
     with pytest.raises(PoseLayoutError, match=r"mediapipe\.pose: the pose lacks 25 of the 203 points") as error:
-        dtw_report(table, preprocess="signclip_v1")
+        dtw_report(table, settings=DTWSettings("signclip_v1"))
     assert "missing='zero'" not in str(error.value) and "`missing: zero` to the select step" in str(error.value)
     openpose = table.assign(pose_path=str(fixtures_dir / "openpose.pose"))
     assert dtw_report(openpose)["preprocess"] == "keypoints_2d"  # 2D keypoints without Holistic's components

@@ -13,6 +13,7 @@ from embedders import index_table
 from signclip.data.manifest import read_manifest
 from signclip.errors import SignclipError
 from signclip.evaluation import analysis, metrics
+from signclip.evaluation.dtw import DTWSettings
 from signclip.evaluation.report import REPORT_FILES, write_report
 from signclip.evaluation.search import evaluate_dataset
 
@@ -56,7 +57,7 @@ def test_the_report_files(store, tmp_path: Path):
 
 def test_dtw_method_ranks_the_raw_poses(store, synthetic_manifest, embedder):
     index_table(store, "synthetic", read_manifest(synthetic_manifest), embedder, progress=False)
-    evaluation = evaluate_dataset(store, "synthetic", method="dtw", k=3, dtw_max_frames=16, progress=False)
+    evaluation = evaluate_dataset(store, "synthetic", method="dtw", k=3, dtw=DTWSettings(max_frames=16), progress=False)
     result = evaluation.result
     assert evaluation.settings["method"] == "dtw"
     assert result.neighbors.shape == (16, 3)

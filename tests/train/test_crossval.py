@@ -11,7 +11,7 @@ import pytest
 
 from signclip.cli import main
 from signclip.errors import ConfigError
-from signclip.evaluation.dtw import dtw_report
+from signclip.evaluation.dtw import DTWSettings, dtw_report
 from signclip.evaluation.retrieval import evaluate_model
 from signclip.model.hub import load_model
 from signclip.train import load_train_config, load_training_table
@@ -102,7 +102,7 @@ def test_each_folds_figures_are_those_of_evaluate_and_baseline_dtw(crossval):
         rows = result.table[result.table["fold"] == fold].set_index("method")["mean"]
         model = evaluate_model(load_model(result.output_dir / f"fold-{fold}" / "best"), table, "val", "signer")
         assert rows["model"] == pytest.approx(model["v2t"]["R@1"])
-        baseline = dtw_report(table, "val", "signer", "handshape_2d")
+        baseline = dtw_report(table, "val", "signer", DTWSettings("handshape_2d"))
         assert rows["dtw:handshape_2d"] == pytest.approx(baseline["v2t"]["R@1"])
         history = pd.read_csv(result.output_dir / f"fold-{fold}" / "metrics.csv")
         assert history["val_v2t.R@1"].notna().tolist() == [False, True]  # validated after the last epoch only

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "signclip.cli.mmpt",
     "signclip.cli.train",
     "signclip.cli.segment",
+    "signclip.cli.index",
     "signclip.cli.search",
     "signclip.cli.serve",
     "signclip.cli.quickstart",

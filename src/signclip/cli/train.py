@@ -147,9 +147,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_dtw(args: argparse.Namespace) -> int:
-    from signclip.evaluation.dtw import dtw_report
+    from signclip.evaluation.dtw import DTWSettings, dtw_report
 
-    report = dtw_report(_table(args), args.split, args.group_by, args.preprocess, args.band, progress=not args.json)
+    settings = DTWSettings(args.preprocess, args.band)
+    report = dtw_report(_table(args), args.split, args.group_by, settings, progress=not args.json)
     if not args.json:
         if "note" in report:
             print(f"note: {report['note']}", file=sys.stderr)

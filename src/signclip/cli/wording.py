@@ -3,7 +3,15 @@ options (the library's messages name no front end)."""
 
 from __future__ import annotations
 
+import sys
+
 from signclip.errors import SignclipError
+
+
+def warn(message: str | None) -> None:
+    """Print a warning or note to stderr (nothing for None)."""
+    if message:
+        print(message, file=sys.stderr)
 
 
 def cli_message(error: SignclipError) -> str:

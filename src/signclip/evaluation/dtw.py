@@ -24,7 +24,7 @@ DEFAULT_PREPROCESS = "fingerclip"
 CHUNK_CELLS = 20_000_000  # cost-matrix cells computed at once (about 80 MB of float32)
 
 
-def _frames(tensor: PoseTensor, max_frames: int | None) -> np.ndarray:
+def subsampled_frames(tensor: PoseTensor, max_frames: int | None) -> np.ndarray:
     """The real frames of a tensor (frames, features), evenly subsampled to at most `max_frames`."""
     tensor = PoseTensor(tensor.data[tensor.mask], tensor.mask[tensor.mask])
     if max_frames is not None and tensor.frames > max_frames:
@@ -58,8 +58,8 @@ def dtw_distance_matrix(
     """
     if not queries or not references:
         return np.zeros((len(queries), len(references)), dtype=np.float32)
-    query_frames, query_lengths = _padded([_frames(t, max_frames) for t in queries])
-    reference_frames, reference_lengths = _padded([_frames(t, max_frames) for t in references])
+    query_frames, query_lengths = _padded([subsampled_frames(t, max_frames) for t in queries])
+    reference_frames, reference_lengths = _padded([subsampled_frames(t, max_frames) for t in references])
     if query_frames.shape[2] != reference_frames.shape[2]:
         raise ValueError(f"queries have {query_frames.shape[2]} features, references {reference_frames.shape[2]}")
     out = np.zeros((len(queries), len(references)), dtype=np.float32)
@@ -117,6 +117,16 @@ def preprocessed_poses(
     return [naming_the_pose(name, pipeline, pose) for pose, name in zip(poses, names, strict=True)], preprocess, note
 
 
+@dataclass(frozen=True)
+class DTWSettings:
+    """How DTW compares poses: the `preprocess` preset or steps (a layout it does not fit gets its layout's
+    preset, see fitting_preprocess), a Sakoe-Chiba `band` (None: none) and `max_frames` per sequence."""
+
+    preprocess: str | list = DEFAULT_PREPROCESS
+    band: float | None = None
+    max_frames: int | None = 64
+
+
 @dataclass
 class DTWDistances:
     """DTW distances between a table's evaluated rows and its reference rows: `evaluated` and `references`
@@ -132,23 +142,17 @@ class DTWDistances:
 
 
 def dtw_distances(
-    table: pd.DataFrame,
-    split: str | None = None,
-    preprocess: str | list = DEFAULT_PREPROCESS,
-    band: float | None = None,
-    max_frames: int | None = 64,
-    progress: bool = False,
+    table: pd.DataFrame, split: str | None = None, settings: DTWSettings = DTWSettings(), progress: bool = False
 ) -> DTWDistances:
     """DTW distances from the rows of `table` in `split` (all rows without) to the rows of the other
-    splits, or, when there are none, to the other evaluated rows (leave-one-out). `preprocess` falls back
-    to the preset of the poses' layout when it does not fit them (see fitting_preprocess)."""
+    splits, or, when there are none, to the other evaluated rows (leave-one-out), as `settings` say."""
     evaluated, references = split_rows(table, split)
     leave_one_out = len(references) == 0
     if leave_one_out:
         references = evaluated
-    tensors, preprocess, note = preprocessed_poses(table, preprocess, progress)
+    tensors, preprocess, note = preprocessed_poses(table, settings.preprocess, progress)
     distances = dtw_distance_matrix(
-        [tensors[i] for i in evaluated], [tensors[i] for i in references], band, max_frames, progress
+        [tensors[i] for i in evaluated], [tensors[i] for i in references], settings.band, settings.max_frames, progress
     )
     if leave_one_out:
         np.fill_diagonal(distances, np.inf)
@@ -159,9 +163,7 @@ def dtw_report(
     table: pd.DataFrame,
     split: str | None = None,
     group_by: str | None = None,
-    preprocess: str | list = DEFAULT_PREPROCESS,
-    band: float | None = None,
-    max_frames: int | None = 64,
+    settings: DTWSettings = DTWSettings(),
     progress: bool = False,
 ) -> dict:
     """Evaluate DTW nearest-neighbour retrieval on the rows of `table` in `split` (all rows without).
@@ -171,7 +173,7 @@ def dtw_report(
     those of `dtw_distances`. Returns the `retrieval_report` dict plus "references" ("other splits" or
     "leave-one-out"), "preprocess" (the one used) and, after a fallback, "note" (why).
     """
-    return distances_report(table, dtw_distances(table, split, preprocess, band, max_frames, progress), group_by)
+    return distances_report(table, dtw_distances(table, split, settings, progress), group_by)
 
 
 def distances_report(table: pd.DataFrame, found: DTWDistances, group_by: str | None = None) -> dict:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from signclip.errors import SignclipError
 from signclip.evaluation.analysis import rank_matrix, rank_vectors
+from signclip.evaluation.dtw import DTWSettings, dtw_distance_matrix, preprocessed_poses
 from signclip.evaluation.metrics import RetrievalResult
 from signclip.store.store import Store
 
@@ -43,16 +44,14 @@ def evaluate_dataset(
     model: str | None = None,
     k: int = 10,
     method: str = "embedding",
-    metric: str = "cosine",
-    dtw_preprocess: str | None = None,
-    dtw_band: float | None = None,
-    dtw_max_frames: int | None = 64,
+    metric: str | None = None,
+    dtw: DTWSettings | None = None,
     progress: bool = True,
 ) -> DatasetEvaluation:
     """Run all-against-all retrieval over `dataset` with `method` ("embedding" needs `model`; "dtw").
 
-    Returns the DatasetEvaluation; raises SignclipError for an unknown dataset or model, an unknown
-    method, or fewer than two labelled items.
+    `metric` defaults to the model's. Returns the DatasetEvaluation; raises SignclipError for an unknown
+    dataset or model, an unknown method, or fewer than two labelled items.
     """
     if method not in METHODS:
         raise SignclipError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
@@ -67,6 +66,7 @@ def evaluate_dataset(
         if len(ids) == 0:
             raise SignclipError(f"dataset {dataset!r} has no embeddings by model {model!r}; run signclip index add")
         items = items.set_index("item_id").loc[ids].reset_index()
+        metric = metric or store.metric_of(model)
         settings |= {"model": model, "metric": metric, "not_embedded": len(store.items(dataset, model))}
     labels = item_labels(items)
     labelled = labels != ""
@@ -81,25 +81,16 @@ def evaluate_dataset(
     if method == "embedding":
         result = rank_vectors(vectors[labelled], labels, k, metric=metric, progress=progress)
     else:
-        distances = dtw_distances(items, dtw_preprocess, dtw_band, dtw_max_frames, progress)
-        settings |= {"dtw_preprocess": dtw_preprocess or "default", "dtw_band": dtw_band}
+        dtw = dtw or DTWSettings()
+        distances, preprocess = item_dtw_distances(items, dtw, progress)
+        settings |= {"dtw_preprocess": preprocess, "dtw_band": dtw.band}
         result = rank_matrix(distances, labels, k, kind="distance", progress=progress)
     return DatasetEvaluation(result, items["key"].to_numpy(), settings)
 
 
-def dtw_distances(
-    items: pd.DataFrame,
-    preprocess: str | None = None,
-    band: float | None = None,
-    max_frames: int | None = 64,
-    progress: bool = True,
-) -> np.ndarray:
-    """DTW distances (N, N) between the items' poses (read, cropped to segments, preprocessed)."""
-    from signclip.data.table import read_table_poses
-    from signclip.evaluation.dtw import DEFAULT_PREPROCESS, dtw_distance_matrix
-    from signclip.poses.transforms import Pipeline
-
-    table = items.rename(columns={"key": "id"})
-    pipeline = Pipeline.from_config(preprocess or DEFAULT_PREPROCESS)
-    tensors = [pipeline(pose) for pose in read_table_poses(table, progress)]
-    return dtw_distance_matrix(tensors, tensors, band=band, max_frames=max_frames, progress=progress)
+def item_dtw_distances(items: pd.DataFrame, settings: DTWSettings, progress: bool = True) -> tuple[np.ndarray, str]:
+    """DTW distances (N, N) between stored items' poses (read, cut to their segments, preprocessed; the
+    layout's preset where `settings.preprocess` does not fit), and the preprocessing used."""
+    tensors, preprocess, _ = preprocessed_poses(items.rename(columns={"key": "id"}), settings.preprocess, progress)
+    matrix = dtw_distance_matrix(tensors, tensors, settings.band, settings.max_frames, progress)
+    return matrix, str(preprocess)

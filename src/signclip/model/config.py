@@ -165,6 +165,9 @@ def _current_keys(data: Mapping[str, Any], source: str) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- registry
 
 
+TRAINING_FREE_MODELS = ("pose-dtw",)  # weight-free embedders that load by name (signclip.model.pose_dtw)
+
+
 def list_models() -> list[str]:
     """Return the names of the registered models (the JSON files in signclip/model/configs/)."""
     return sorted(path.stem for path in CONFIGS_DIR.glob("*.json"))
@@ -225,8 +228,8 @@ def model_config(spec: str | Path | Mapping[str, Any] | ModelConfig) -> ModelCon
     if path.suffix in (".json", ".yaml", ".yml") and path.is_file():
         return read_config_file(path)
     raise ConfigError(
-        f"unknown model {str(spec)!r}; known models: {', '.join(list_models())} "
-        "(or give a model directory or a .json/.yaml config file)"
+        f"unknown model {str(spec)!r}; known models: {', '.join(list_models())}, and the training-free "
+        f"{', '.join(TRAINING_FREE_MODELS)} (or give a model directory or a .json/.yaml config file)"
     )
 
 

@@ -29,6 +29,8 @@ from safetensors.torch import save as safetensors_bytes
 from signclip.errors import ModelFileError
 from signclip.model.config import ModelConfig, architecture, model_config, model_directory, read_config_file
 from signclip.model.identity import PROVENANCE_FILE, Provenance, weights_fingerprint
+from signclip.model.pose_dtw import NAME as POSE_DTW
+from signclip.model.pose_dtw import PoseDTWIndex
 from signclip.model.signclip import SignCLIP
 from signclip.poses.io import write_bytes_atomically
 
@@ -115,9 +117,10 @@ def _replace_folder(new: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def load_model(path_or_name: str | os.PathLike, device: str | torch.device = "cpu") -> SignCLIP:
+def load_model(path_or_name: str | os.PathLike, device: str | torch.device = "cpu") -> SignCLIP | PoseDTWIndex:
     """Load a model directory, a model directory named so in `models_home()` (e.g. a converted
-    `signclip-e7.2`), or else create the untrained registered model of that name; eval mode.
+    `signclip-e7.2`), the training-free index `pose-dtw` (signclip.model.pose_dtw), or else create the
+    untrained registered model of that name; eval mode.
 
     Raises ModelFileError for a directory with missing files or missing, unexpected or wrong-shaped
     weights (naming the keys), ConfigError for an unknown name (listing the known names).
@@ -125,6 +128,8 @@ def load_model(path_or_name: str | os.PathLike, device: str | torch.device = "cp
     path = model_directory(path_or_name)
     if path is not None:
         return _load_directory(path).to(device).eval()
+    if str(path_or_name) == POSE_DTW:
+        return PoseDTWIndex()
     return create_model(path_or_name, device=device)
 
 

@@ -15,7 +15,7 @@ from signclip.errors import ConfigError
 
 DEFAULT_MODEL = "signclip-small"
 PROVENANCE_FILE = "provenance.json"
-PROVENANCE_KINDS = ("untrained", "trained", "converted", "unknown")
+PROVENANCE_KINDS = ("untrained", "trained", "converted", "training-free", "unknown")
 
 
 def model_fingerprint(model: object) -> str | None:
@@ -69,8 +69,9 @@ class Provenance:
 
     @property
     def trained(self) -> bool | None:
-        """True for trained or converted weights, False for untrained ones, None when unknown."""
-        return {"trained": True, "converted": True, "untrained": False}.get(self.kind)
+        """True for trained or converted weights and for a training-free index (whose scores mean what they
+        say), False for untrained weights, None when unknown."""
+        return {"trained": True, "converted": True, "training-free": True, "untrained": False}.get(self.kind)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data, without the fields that are not set."""
@@ -93,9 +94,10 @@ class Provenance:
             return ", ".join(sources) or "unknown data"
         if self.kind == "converted":
             return f"the data of the original checkpoint {self.checkpoint} (not recorded)"
-        if self.kind == "untrained":
-            return "nothing (untrained weights)"
-        return "unrecorded data (no provenance record)"
+        return {
+            "untrained": "nothing (untrained weights)",
+            "training-free": "nothing (a training-free index: no weights)",
+        }.get(self.kind, "unrecorded data (no provenance record)")
 
     def describe(self) -> str:
         """One line for people, e.g. "trained by signclip train in runs/fs (dataset fingerspelling-lexicon),
@@ -111,9 +113,10 @@ class Provenance:
             return line
         if self.kind == "converted":
             return f"converted from the MMPT checkpoint {self.checkpoint}"
-        if self.kind == "untrained":
-            return "untrained (random pose-tower weights)"
-        return "provenance unknown (saved without a provenance record)"
+        return {
+            "untrained": "untrained (random pose-tower weights)",
+            "training-free": "a training-free pose index (no weights: DTW features, a fixed projection)",
+        }.get(self.kind, "provenance unknown (saved without a provenance record)")
 
 
 def utc_now() -> str:

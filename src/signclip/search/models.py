@@ -126,9 +126,9 @@ def _listing(models: Mapping[str, int] | Sequence[str]) -> str:
 
 def _loadable_name(name: str) -> bool:
     """Whether `name` loads without a directory: a registered model or one in the models folder."""
-    from signclip.model.config import list_models, local_model_dir
+    from signclip.model.config import TRAINING_FREE_MODELS, list_models, local_model_dir
 
-    return name in list_models() or local_model_dir(name) is not None
+    return name in list_models() or name in TRAINING_FREE_MODELS or local_model_dir(name) is not None
 
 
 def stored_model_name(model: str) -> str:

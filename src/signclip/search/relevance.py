@@ -73,17 +73,24 @@ def standing(background: np.ndarray, threshold: float, scores: Sequence[float]) 
     return NullScores(np.sort(np.asarray(background, dtype=np.float64).ravel()), threshold).standing(scores)
 
 
-def null_scores(items: np.ndarray, null_vectors: np.ndarray | None = None) -> NullScores:
+def similarity(distances: Sequence[float] | np.ndarray, metric: str = "cosine") -> np.ndarray:
+    """The scores of search distances: cosine similarity (1 - distance) for "cosine", minus the distance for
+    "l2" (the training-free index's vectors are compared by Euclidean distance)."""
+    distances = np.asarray(distances, dtype=np.float64)
+    return -distances if metric == "l2" else 1.0 - distances
+
+
+def null_scores(items: np.ndarray, null_vectors: np.ndarray | None = None, metric: str = "cosine") -> NullScores:
     """The null scores of a dataset's sampled item vectors `items` (N, D): against the embedded meaningless
-    prompts `null_vectors` (R, D) of a text query, or, for pose queries (None), of items against items."""
-    items = _unit(items)
+    prompts `null_vectors` (R, D) of a text query, or, for pose queries (None), of items against items;
+    scores are `similarity`s under `metric`."""
     if null_vectors is not None:
-        null = _unit(np.asarray(null_vectors)) @ items.T
+        null = _unit(np.asarray(null_vectors)) @ _unit(items).T
         return NullScores(np.sort(null.ravel().astype(np.float64)), float(null.max(initial=-1.0)))
     if len(items) < 2:
         return NullScores(np.zeros(0), float("inf"))
     probes = np.random.default_rng(0).choice(len(items), size=min(NEIGHBOUR_PROBES, len(items)), replace=False)
-    pairs = items[probes] @ items.T
+    pairs = _pair_scores(np.asarray(items, dtype=np.float64), probes, metric)
     pairs[np.arange(len(probes)), probes] = np.nan
     nearest, unrelated = np.nanmax(pairs, axis=1), pairs[np.isfinite(pairs)]
     typical_pair, typical_match = float(np.median(unrelated)), float(np.median(nearest))
@@ -103,6 +110,15 @@ def relevance_of(
         return []
     _, items = store.vectors(dataset, model, limit=SAMPLE_SIZE)
     return null_scores(items, null_vectors).standing(scores)
+
+
+def _pair_scores(items: np.ndarray, probes: np.ndarray, metric: str) -> np.ndarray:
+    """(probes, N) scores of the probed items against all items under `metric`."""
+    if metric == "l2":
+        squared = (items[probes] ** 2).sum(1)[:, None] + (items**2).sum(1)[None] - 2 * items[probes] @ items.T
+        return -np.sqrt(np.maximum(squared, 0.0))
+    items = _unit(items)
+    return items[probes] @ items.T
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

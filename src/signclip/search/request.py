@@ -88,6 +88,11 @@ class IndexModel:
         """The size of its vectors."""
         return int(self.model.embed_dim)
 
+    @property
+    def metric(self) -> str:
+        """The distance its vectors are compared by: "l2" for the training-free pose index, else "cosine"."""
+        return getattr(self.model, "metric", "cosine")
+
 
 @dataclass(frozen=True)
 class Segmentation:

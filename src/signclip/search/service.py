@@ -26,14 +26,17 @@ from pose_format import Pose
 from signclip.data.table import read_item_pose
 from signclip.errors import SignclipError
 from signclip.model.identity import model_fingerprint
+from signclip.model.pose_dtw import text_search_error
 from signclip.search import stages
 from signclip.search.cache import SearchCache
 from signclip.search.engine import Engine, LocalEngine
 from signclip.search.index_report import IndexReport
 from signclip.search.models import check_dataset_model
 from signclip.search.queries import read_video_pose, text_prompt
-from signclip.search.relevance import SAMPLE_SIZE, Relevance, null_prompts, null_scores
+from signclip.search.relevance import SAMPLE_SIZE, Relevance, null_prompts, null_scores, similarity
 from signclip.search.request import IndexRequest, check_against_store
+from signclip.search.rerank import Rerank, Reranked, RerankError
+from signclip.search.rerank import rerank as rerank_candidates
 from signclip.store.items import DatasetState, Item, SearchResult
 from signclip.store.store import Store
 
@@ -85,7 +88,8 @@ class Query:
 class SearchAnswer:
     """A finished search: what was searched (the prompt, or the query pose) and the ranked hits.
 
-    `relevance` holds one cue per hit (same order); `strong_matches` counts the hits that stand out.
+    `relevance` holds one cue per hit (same order); `strong_matches` counts the hits that stand out;
+    `reranked` says how the candidates were re-ranked by DTW (None when they were not).
     """
 
     dataset: str
@@ -96,6 +100,7 @@ class SearchAnswer:
     text: str | None = None
     prompt: str | None = None
     pose: Pose | None = None
+    reranked: Reranked | None = None
 
     @property
     def strong_matches(self) -> int:
@@ -114,6 +119,7 @@ def search(
     exclude_keys: Collection[str] = (),
     video_to_pose: Callable[[Any], Pose] = read_video_pose,
     cache: SearchCache | None = None,
+    rerank: Rerank | None = None,
 ) -> SearchAnswer:
     """Rank `dataset`'s items by similarity to `query` under `model`'s embeddings; returns the answer.
 
@@ -123,7 +129,8 @@ def search(
     into a pose by `video_to_pose` (the server passes its own, with its limits). The dataset is looked up
     once (not at all when given as the DatasetState of a lookup); what the search derives from it (its
     models and languages, the relevance null sample) comes from `cache` while the dataset is unchanged
-    (the server keeps one; without it, this search's own).
+    (the server keeps one; without it, this search's own). A pose or video query's top `rerank.candidates`
+    are re-ranked by DTW (see rerank.py) when `rerank` says "dtw" (default: for the training-free index).
     """
     kind = query.kind
     cache = cache or SearchCache()
@@ -132,9 +139,16 @@ def search(
     models = dataset_models(store, state, cache)
     check_dataset_model(models, dataset, model.name)
     store.check_model(model.name, model.embed_dim, model_fingerprint(model))
+    metric = store.metric_of(model.name)
     answer = SearchAnswer(dataset=dataset, model=model.name, kind=kind, results=[], relevance=[])
     where = {name: [value] if isinstance(value, str) else list(value) for name, value in (where or {}).items()}
+    training_free = not getattr(model, "embeds_texts", True)
+    rerank = rerank or Rerank("dtw" if training_free and kind != "text" else "none")
     if kind == "text":
+        if rerank.method != "none":
+            raise RerankError("re-ranking by DTW takes a pose or video query, not a text")
+        if training_free:
+            raise text_search_error(model.name)
         if not query.text.strip():
             raise SignclipError("the text query is empty")
         languages = cache.get((state.id, state.version, "languages"), lambda: store.languages(state))
@@ -148,11 +162,24 @@ def search(
         answer.pose = query.pose if kind == "pose" else video_to_pose(query.video)
         vector = model.embed_poses([answer.pose], batch_size=1)[0]
         null_key = (state.id, state.version, model.name, "pose")
-        null = cache.get(null_key, lambda: null_scores(_sample(store, state, model.name)))
+        null = cache.get(null_key, lambda: null_scores(_sample(store, state, model.name), metric=metric))
     vector = np.asarray(vector, dtype=np.float32)
-    results = store.search(state, model.name, vector, k=k + len(exclude_keys), where=where, exact=exact)
-    answer.results = [hit for hit in results if hit.key not in exclude_keys][:k]
-    answer.relevance = null.standing([1.0 - hit.distance for hit in answer.results])
+    wanted, note = k, ""
+    if rerank.method == "dtw":
+        wanted = max(k, min(rerank.candidates, models[model.name]))
+        if wanted < rerank.candidates:
+            note = f"{rerank.candidates} candidates asked for, but the dataset has {models[model.name]} items"
+    results = store.search(state, model.name, vector, k=wanted + len(exclude_keys), where=where, exact=exact)
+    results = [hit for hit in results if hit.key not in exclude_keys][:wanted]
+    scores = similarity([hit.distance for hit in results], metric)
+    if rerank.method == "dtw" and results:
+        results, answer.reranked = rerank_candidates(
+            store, state, model.name, answer.pose, results, scores, rerank, training_free
+        )
+        answer.reranked.note = note
+        scores = similarity([hit.distance for hit in results], metric)
+    answer.results = results[:k]
+    answer.relevance = null.standing(scores[:k])
     return answer
 
 

@@ -164,10 +164,11 @@ def _nothing_indexed(problems: list[tuple[str, str]], what: str) -> SignclipErro
     return SignclipError(f"{what} {key!r}: {message}{more}; nothing was indexed")
 
 
-def _model_metadata(request: IndexRequest) -> dict[str, str]:
-    """What the store keeps with a new model: its fingerprint, and where it loads from."""
+def _model_metadata(request: IndexRequest) -> dict[str, str | None]:
+    """What the store keeps with a new model: its fingerprint, its metric, and where it loads from."""
     model = request.model
-    return {"fingerprint": model.fingerprint, **({"source": model.source} if model.source else {})}
+    metadata = {"fingerprint": model.fingerprint, "metric": model.metric}
+    return metadata | ({"source": model.source} if model.source else {})
 
 
 def _remove_stale_segments(store: Store, request: IndexRequest, rows: pd.DataFrame, recordings: list[str]) -> int:

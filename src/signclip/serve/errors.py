@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from signclip.errors import ConfigError, PoseFileError, PoseLayoutError, SignclipError
+from signclip.model.pose_dtw import TextSearchError
 from signclip.search.models import ModelChoiceError
 from signclip.search.queries import PromptError
 from signclip.search.service import ItemNotFoundError
@@ -43,6 +44,7 @@ ERROR_STATUS: dict[type[BaseException], int] = {
     InvalidRequestError: 422,
     PoseLayoutError: 422,
     PromptError: 422,
+    TextSearchError: 422,
     ConfigError: 422,
     StoreError: 422,
     ServiceUnavailableError: 503,

@@ -65,6 +65,16 @@ class ServedModel:
         return self.model.embed_dim
 
     @property
+    def metric(self) -> str:
+        """The distance its vectors are compared by ("cosine", or "l2" for the training-free index)."""
+        return getattr(self.model, "metric", "cosine")
+
+    @property
+    def embeds_texts(self) -> bool:
+        """Whether it embeds texts (the training-free index does not)."""
+        return getattr(self.model, "embeds_texts", True)
+
+    @property
     def config(self) -> object:
         """The model's configuration (its prompt template among others)."""
         return self.model.config

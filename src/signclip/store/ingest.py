@@ -1,7 +1,8 @@
 """Batch ingest through binary/text COPY into session staging tables, one transaction per batch.
 
 Items are upserted by (dataset, external key); embeddings by (model, item). When an item's source
-(video, pose, segment times) changes, its embeddings are deleted so the next index run recomputes them.
+(video, pose, segment times) changes, its embeddings and pose sequences are deleted so that they are
+computed again.
 """
 
 from __future__ import annotations
@@ -40,12 +41,15 @@ _CREATE_ITEM_STAGING = (
 _CREATE_EMBEDDING_STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS embedding_staging (item_id bigint, vector vector) ON COMMIT DELETE ROWS"
 )
-_DROP_STALE_EMBEDDINGS = (
-    "DELETE FROM embeddings e USING items i, item_staging s"
+_SOURCE_CHANGED = (
     " WHERE e.item_id = i.id AND i.dataset_id = %(dataset)s AND i.external_key = s.external_key"
     " AND (i.video_path IS DISTINCT FROM s.video_path OR (s.pose_path <> '' AND i.pose_path <> s.pose_path)"
     " OR i.start_ms IS DISTINCT FROM s.start_ms OR i.end_ms IS DISTINCT FROM s.end_ms)"
 )
+_DROP_STALE = [  # what is computed from an item's source
+    f"DELETE FROM {table} e USING items i, item_staging s{_SOURCE_CHANGED}"
+    for table in ("embeddings", "pose_sequences")
+]
 # A video item's extracted pose path is kept when the manifest gives no pose path and the video is the same.
 _UPSERT_ITEMS = (
     "INSERT INTO items (dataset_id, " + ", ".join(ITEM_COLUMNS) + ")"
@@ -89,7 +93,8 @@ def upsert_items(connection: psycopg.Connection, dataset_id: int, batch: pd.Data
                 values[_TIME_COLUMNS] = [None if pd.isna(v) else float(v) for v in values[_TIME_COLUMNS]]
                 values[_METADATA_COLUMN] = Jsonb(dict(values[_METADATA_COLUMN] or {}))
                 copy.write_row([position, *values])
-        cursor.execute(_DROP_STALE_EMBEDDINGS, {"dataset": dataset_id})
+        for statement in _DROP_STALE:
+            cursor.execute(statement, {"dataset": dataset_id})
         cursor.execute(_UPSERT_ITEMS, {"dataset": dataset_id})
         ids = cursor.execute(_ITEM_IDS, [dataset_id]).fetchall()
     return np.array([row[0] for row in ids], dtype=np.int64)

@@ -98,12 +98,15 @@ class StoredItem(Item):
 
 @dataclass(frozen=True)
 class SearchResult(Item):
-    """One ranked hit: the item and its distance to the query (cosine distance = 1 - cosine similarity)."""
+    """One ranked hit: the item and its distance to the query by the model's vectors (cosine distance =
+    1 - cosine similarity; Euclidean for the training-free index), and its DTW distance when the search
+    re-ranked its candidates by DTW (else None)."""
 
     distance: float = 0.0
+    dtw_distance: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a JSON-ready dict: item_id, key, distance, then the other item fields."""
+        """Return the fields as a JSON-ready dict: item_id, key, distance, then the other fields."""
         fields_ = asdict(self)
         return {"item_id": self.item_id, "key": self.key, "distance": self.distance, **fields_}
 
@@ -136,6 +139,7 @@ class DatasetState:
     id: int
     name: str
     version: int
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

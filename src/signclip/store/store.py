@@ -27,10 +27,7 @@ from signclip.store import knn, statements
 from signclip.store.connect import connect
 from signclip.store.embedded_postgres import EmbeddedPostgres
 from signclip.store.errors import (
-    DimensionMismatchError,
-    ModelMismatchError,
     UnknownDatasetError,
-    UnknownModelError,
 )
 from signclip.store.ingest import ITEM_COLUMNS, check_vectors, upsert_embeddings, upsert_items
 from signclip.store.items import (
@@ -42,12 +39,14 @@ from signclip.store.items import (
     check_dataset_name,
     item_columns,
 )
+from signclip.store.models import StoreModels
 from signclip.store.pgbinary import decode_id_vector_rows
+from signclip.store.sequences import StoreSequences
 
 EXACT_SEARCH_LIMIT = 10_000  # filtered searches over at most this many items are exact
 
 
-class Store:
+class Store(StoreModels, StoreSequences):
     """A connection to the search database (not thread-safe: open one Store per thread or process)."""
 
     def __init__(
@@ -135,62 +134,6 @@ class Store:
                 "DELETE FROM items WHERE dataset_id = %s AND external_key = ANY(%s)",
                 [self.dataset_id(dataset), list(keys)],
             ).rowcount
-
-    def embedding_count(self, model: str) -> int:
-        """How many vectors of `model` the store holds, over all datasets (0 for a model it does not know)."""
-        return int(self.connection.execute(statements.EMBEDDING_COUNT, [model]).fetchone()[0])
-
-    def list_models(self) -> list[ModelInfo]:
-        """Return every model known to the store, sorted by name."""
-        rows = self.connection.execute("SELECT id, name, dim, metadata FROM models ORDER BY name").fetchall()
-        return [ModelInfo(*row) for row in rows]
-
-    def model(self, name: str) -> ModelInfo:
-        """Return the stored model `name`; raises UnknownModelError naming the models there are."""
-        if name not in self._models:
-            query = "SELECT id, name, dim, metadata FROM models WHERE name = %s"
-            row = self.connection.execute(query, [name]).fetchone()
-            if row is None:
-                known = ", ".join(m.name for m in self.list_models()) or "none"
-                raise UnknownModelError(f"model {name!r} has no embeddings in the store (models there: {known})")
-            self._models[name] = ModelInfo(*row)
-        return self._models[name]
-
-    def register_model(self, name: str, dim: int, metadata: Mapping[str, Any] | None = None) -> ModelInfo:
-        """Add model `name` with embedding size `dim` (or return it, checked as in `check_model`).
-
-        `metadata["fingerprint"]`, a hash of the weights, lets later runs detect another model under
-        the same name.
-        """
-        if not 1 <= dim <= knn.HNSW_MAX_DIM:
-            raise DimensionMismatchError(
-                f"model {name!r} makes {dim}-d vectors; the store holds 1 to {knn.HNSW_MAX_DIM} dimensions"
-            )
-        self.connection.execute(
-            "INSERT INTO models (name, dim, metadata) VALUES (%s, %s, %s) ON CONFLICT (name) DO NOTHING",
-            [name, int(dim), Jsonb(dict(metadata or {}))],
-        )
-        return self.check_model(name, dim, (metadata or {}).get("fingerprint"))
-
-    def check_model(self, name: str, dim: int, fingerprint: str | None = None) -> ModelInfo:
-        """Return stored model `name` if a model of size `dim` (and weights `fingerprint`) may use it.
-
-        Raises UnknownModelError, DimensionMismatchError (another embedding size) or ModelMismatchError
-        (other weights: vectors of two different models under one name cannot be compared).
-        """
-        model = self.model(name)
-        if model.dim != dim:
-            raise DimensionMismatchError(
-                f"model {name!r} has {model.dim}-d embeddings in the store, but this model makes {dim}-d "
-                "vectors; use another model name or remove the datasets indexed with the old one"
-            )
-        stored = model.metadata.get("fingerprint")
-        if stored and fingerprint and stored != fingerprint:
-            raise ModelMismatchError(
-                f"model {name!r} in the store was indexed with other weights (fingerprint {stored[:12]}, this "
-                f"model {fingerprint[:12]}); give the model another name or remove the datasets indexed with it"
-            )
-        return model
 
     # ------------------------------------------------------------------ ingest
 
@@ -293,18 +236,19 @@ class Store:
     def build_index(
         self,
         model: str,
-        metric: str = "cosine",
+        metric: str | None = None,
         m: int = 16,
         ef_construction: int = 64,
         maintenance_work_mem: str = "1GB",
         parallel_workers: int = 2,
     ) -> bool:
-        """Create the HNSW index of `model` for `metric` if missing; returns True when it was built now.
+        """Create the HNSW index of `model` for `metric` (default: the model's, see `metric_of`) if missing;
+        returns True when it was built now.
 
         Build settings (`m`, `ef_construction`) matter only at build time; `maintenance_work_mem` should
         hold the whole graph (about N x (4 D + 8 m) bytes) for a fast build.
         """
-        model_info = self.model(model)
+        model_info, metric = self.model(model), metric or self.metric_of(model)
         if self.has_index(model, metric):
             return False
         self.connection.execute(sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(maintenance_work_mem)))
@@ -315,17 +259,19 @@ class Store:
         self.connection.execute("ANALYZE embeddings")
         return True
 
-    def has_index(self, model: str, metric: str = "cosine") -> bool:
-        """Return whether `model` has an HNSW index for `metric`."""
+    def has_index(self, model: str, metric: str | None = None) -> bool:
+        """Return whether `model` has an HNSW index for `metric` (default: the model's)."""
+        metric = metric or self.metric_of(model)
         knn.metric_sql(metric)
         name = knn.index_name(self.model(model).id, metric)
         if name not in self._indexes and self.connection.execute("SELECT to_regclass(%s)", [name]).fetchone()[0]:
             self._indexes.add(name)
         return name in self._indexes
 
-    def drop_index(self, model: str, metric: str = "cosine") -> None:
-        """Drop `model`'s HNSW index for `metric` if it exists (before a bulk load; build_index makes it again)."""
-        name = knn.index_name(self.model(model).id, metric)
+    def drop_index(self, model: str, metric: str | None = None) -> None:
+        """Drop `model`'s HNSW index for `metric` (default: the model's) if it exists (before a bulk load;
+        build_index makes it again)."""
+        name = knn.index_name(self.model(model).id, metric or self.metric_of(model))
         self.connection.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)))
         self._indexes.discard(name)
 
@@ -336,16 +282,17 @@ class Store:
         vector: np.ndarray,
         k: int = 10,
         where: Mapping[str, str | Sequence[str]] | None = None,
-        metric: str = "cosine",
+        metric: str | None = None,
         exact: bool | None = None,
     ) -> list[SearchResult]:
         """Return the `k` items of `dataset` nearest to `vector` (D,) by `model`'s embeddings, nearest first.
 
         `where` filters on item fields (gloss, signer, text, spoken_language, signed_language, split; a
-        value or a list of values). The HNSW index answers when there is one (approximate, tuned by
-        `ef_search`); `exact=True`, or a filter leaving at most EXACT_SEARCH_LIMIT items, scans exactly.
+        value or a list of values); `metric` defaults to the model's. The HNSW index answers when there is one
+        (approximate, tuned by `ef_search`); `exact=True`, or a filter leaving at most EXACT_SEARCH_LIMIT
+        items, scans exactly.
         """
-        dataset_id, model_info = self.dataset_id(dataset), self.model(model)
+        dataset_id, model_info, metric = self.dataset_id(dataset), self.model(model), metric or self.metric_of(model)
         query_vector = knn.checked_query(vector, model_info.dim, model, k, metric)
         where = dict(where or {})
         knn.item_filter_sql(where)  # validates the filter before any decision
@@ -361,13 +308,21 @@ class Store:
     # ------------------------------------------------------------------ internals
 
     def dataset_state(self, name: str) -> DatasetState:
-        """Return dataset `name`'s id and version (one query); raises UnknownDatasetError naming the datasets
-        there are."""
-        row = self.connection.execute("SELECT id, version FROM datasets WHERE name = %s", [name]).fetchone()
+        """Return dataset `name`'s id, version and metadata (one query); raises UnknownDatasetError naming the
+        datasets there are."""
+        query = "SELECT id, version, metadata FROM datasets WHERE name = %s"
+        row = self.connection.execute(query, [name]).fetchone()
         if row is None:
             known = ", ".join(d.name for d in self.list_datasets()) or "none"
             raise UnknownDatasetError(f"no dataset named {name!r} in the store (datasets there: {known})")
-        return DatasetState(int(row[0]), name, int(row[1]))
+        return DatasetState(int(row[0]), name, int(row[1]), dict(row[2]))
+
+    def set_dataset_metadata(self, dataset: str, key: str, value: Any) -> None:
+        """Set `metadata[key] = value` (JSON) on the dataset (e.g. the re-ranking choice per model)."""
+        self.connection.execute(
+            "UPDATE datasets SET metadata = jsonb_set(metadata, ARRAY[%s], %s) WHERE id = %s",
+            [key, Jsonb(value), self.dataset_id(dataset)],
+        )
 
     def dataset_id(self, dataset: str | DatasetState) -> int:
         """Return the id of a dataset (by name, or the id a DatasetState already holds); UnknownDatasetError."""

@@ -26,7 +26,7 @@ import pandas as pd
 from signclip.data.prompts import render_prompts
 from signclip.data.table import read_table_poses
 from signclip.errors import ConfigError
-from signclip.evaluation.dtw import DTWDistances, distances_report, dtw_distances
+from signclip.evaluation.dtw import DTWDistances, DTWSettings, distances_report, dtw_distances
 from signclip.evaluation.retrieval import (
     embed_table_poses,
     fuse_scores,
@@ -160,7 +160,7 @@ def cross_validate(
         run = fold_config(config, options.by, held_out, output_dir / f"fold-{i}")
         result = train(run, resume=(Path(run.output_dir) / CHECKPOINT_FILE).exists(), progress=progress)
         table = load_training_table(run, generate=False)
-        dtw = {preset: dtw_distances(table, HELD_OUT, preset) for preset in options.baselines}
+        dtw = {preset: dtw_distances(table, HELD_OUT, DTWSettings(preset)) for preset in options.baselines}
         for preset, found in dtw.items():
             rows.append(_row(f"dtw:{preset}", i, distances_report(table, found, options.by), options.metric))
         scores = score_fold(load_model(result.best_dir), table, options.by, dtw)

@@ -103,6 +103,21 @@ def layout_preset(header: PoseHeader) -> str | None:
     return None
 
 
+def layout_name(header: PoseHeader) -> str:
+    """A pose layout in words, e.g. "MediaPipe Holistic poses (543 points, 3D)" or "2D tracks of 3 points
+    (the points, or the first components)": what an error names when two layouts meet."""
+    names = [component.name for component in header.components]
+    points = sum(len(component.points) for component in header.components)
+    dims = max((len(component.format) - 1 for component in header.components), default=0)
+    if set(names) & {holistic.BODY, *holistic.HANDS}:
+        return f"MediaPipe Holistic poses ({points} points, {dims}D)"
+    if points <= 6:
+        listed = ", ".join(point for component in header.components for point in component.points)
+    else:
+        listed = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+    return f"{dims}D tracks of {points} points ({listed})"
+
+
 def fitting_preprocess(config: str | list, pose: Pose) -> tuple[str | list, str | None]:
     """Return (`config`, None) when `config` preprocesses `pose`; else the preset that `pose`'s layout calls
     for (layout_preset) and a note that says why. The PoseLayoutError of `config` when no preset fits."""
