@@ -11,8 +11,9 @@ from signclip.cli import main
 from signclip.data.manifest import read_manifest
 from signclip.data.synthetic import generate_dataset
 from signclip.errors import PoseLayoutError
-from signclip.evaluation.dtw import DTWSettings, dtw_distance_matrix, dtw_report
-from signclip.evaluation.retrieval import EvaluationError
+from signclip.evaluation.dtw import DTWSettings, dtw_distance_matrix
+from signclip.evaluation.dtw_baseline import dtw_report
+from signclip.evaluation.rows import EvaluationError
 from signclip.poses.transforms import PoseTensor
 
 

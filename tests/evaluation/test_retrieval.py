@@ -18,7 +18,9 @@ from signclip.data.table import read_table_poses
 from signclip.errors import PoseLayoutError
 from signclip.evaluation.probes import few_shot_knn, linear_probe, linear_probe_cross_validated, probe_model
 from signclip.evaluation.retrieval import (
+    NEIGHBOUR_WEIGHTS,
     EvaluationError,
+    Neighbours,
     embed_table_poses,
     evaluate_model,
     format_report,
@@ -105,9 +107,32 @@ def test_neighbour_scores_pick_the_closest_reference_of_each_text():
     assert fused[0, 0] > fused[1, 0] == fused[2, 0]  # a wins; c (no neighbours) gets the lowest one present
 
 
+def test_dtw_neighbours_with_a_cross_fitted_weight(model, dataset):
+    from signclip.evaluation.dtw import dtw_distances
+
+    table = read_manifest(dataset)
+    report = evaluate_model(model, table, split="test", neighbours=Neighbours("dtw", folds=4))
+    entry = report["neighbours"]
+    assert entry["by"] == "dtw" and len(entry["weights"]) == 4 and entry["chosen_on_all"] in NEIGHBOUR_WEIGHTS
+    assert any("weight cross-fitted per fold" in line for line in format_report(report))
+    tests, training = table[table["split"] == "test"], table[table["split"] != "test"]
+    texts = render_prompts("plain", tests)
+    unique = sorted(set(texts))
+    nearest = nearest_neighbour_scores(
+        -dtw_distances(table, "test").distances, render_prompts("plain", training), unique
+    )  # the nearest training pose by DTW, at a weight given: the same figures as computed here
+    given = evaluate_model(model, table, split="test", neighbours=Neighbours("dtw", weight=2.0))
+    poses = model.embed_poses(read_table_poses(tests))
+    scores = fuse_scores(model.embed_texts(unique) @ poses.T, nearest, 2.0)
+    expected = retrieval_metrics(scores, np.array([unique.index(t) for t in texts]))
+    assert given["v2t"]["R@1"] == pytest.approx(expected["v2t"]["R@1"])
+    with pytest.raises(EvaluationError, match="neighbours by 'cosine'"):
+        Neighbours("cosine")
+
+
 def test_neighbours_option_fuses_text_scores_with_the_nearest_training_pose(model, dataset):
     table = read_manifest(dataset)
-    fused = evaluate_model(model, table, split="test", neighbours=1.0)
+    fused = evaluate_model(model, table, split="test", neighbours=Neighbours(weight=1.0))
     assert 0 <= fused["v2t"]["R@1"] <= 1 and fused["n_poses"] == 8
     tests, training = table[table["split"] == "test"], table[table["split"] != "test"]
     texts = render_prompts("plain", tests)
@@ -306,7 +331,7 @@ def test_zero_shot_refuses_what_is_not_zero_shot(model, dataset):
     with pytest.raises(EvaluationError, match=r"needs a 'test' split; train.csv has \['train', 'val'\]"):
         evaluate_model(model, table.assign(split=["train", "val"] * 12), zero_shot=True, data_name="train.csv")
     with pytest.raises(EvaluationError, match=r"neighbours.*training rows of x\.csv.*no longer be zero-shot"):
-        evaluate_model(model, table, neighbours=1.0, zero_shot=True, data_name="x.csv")
+        evaluate_model(model, table, neighbours=Neighbours(weight=1.0), zero_shot=True, data_name="x.csv")
     with pytest.raises(EvaluationError, match="zero-shot evaluation is of the 'test' split, not 'train'"):
         evaluate_model(model, table, split="train", zero_shot=True)
 

@@ -176,3 +176,21 @@ def test_index_add_segment_on_a_real_video_and_the_table_shows_time_ranges(
     hits = json.loads(out)
     assert {hit["key"] for hit in hits} == {"clip#sign1", "clip#sign2", "clip#sign3"}
     assert all(hit["start_ms"] < hit["end_ms"] and hit["gloss"] == "" for hit in hits)
+
+
+def test_without_a_model_the_training_free_index_searches_by_example_and_reranks(environment, gloss_folder, capsys):
+    code, out, err = run(capsys, "index", "add", "--dataset", "plain", str(gloss_folder))
+    assert code == 0 and "model 'pose-dtw'" in out and "text search needs a trained or converted model" in err
+    query = sorted(gloss_folder.rglob("*.pose"))[0]
+    code, out, err = run(capsys, "search", "--dataset", "plain", "--pose", str(query), "-k", "3")
+    assert code == 0 and "re-ranked the top 16 candidates by DTW alone" in err
+    lines = out.strip().splitlines()
+    assert len(lines) == 3 and all(" dtw " in line for line in lines) and f" {query.parent.name} " in lines[0]
+    code, _, err = run(capsys, "search", "--dataset", "plain", "--pose", str(query), "--candidates", "500")
+    assert code == 0 and "500 candidates asked for, but the dataset has 16 items" in err
+    code, _, err = run(capsys, "search", "--dataset", "plain", "--text", "house")
+    assert code == 1 and err.count("\n") == 1 and "text search needs a trained or converted model: 'pose-dtw'" in err
+    evaluate = ["search", "evaluate", "--dataset", "plain", "--rerank", "dtw", "-o", str(environment / "c")]
+    code, out, err = run(capsys, *evaluate)
+    assert code == 0 and "DTW (brute force)" in out and "pose-dtw index + DTW re-rank" in out
+    assert json.loads((environment / "c" / "comparison.json").read_text())["queries"] == 16

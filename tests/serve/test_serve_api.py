@@ -187,6 +187,25 @@ def test_pose_search_finds_the_stored_pose_first(client, stored_item):
     assert uploaded["query"]["skeleton"] is None
 
 
+def test_pose_search_reranked_by_dtw_says_how(client, stored_item):
+    encoded = base64.b64encode(stored_item["pose_bytes"]).decode()
+    body = client.post("/api/search", json={"dataset": DATASET, "pose": encoded, "k": 5, "rerank": "dtw"}).json()
+    reranked = body["reranked"]
+    assert reranked["weight"] == 1.0 and reranked["preset"] == "fingerclip" and "DTW" in reranked["summary"]
+    distances = [hit["dtw_distance"] for hit in body["results"]]
+    assert body["results"][0]["item_id"] == stored_item["item_id"] and distances[0] < 1e-3  # float32 roundoff
+    uploaded = client.post(
+        "/api/search",
+        data={"dataset": DATASET, "k": "5", "rerank": "dtw", "candidates": "10"},
+        files={"pose": ("query.pose", stored_item["pose_bytes"])},
+    ).json()
+    assert uploaded["reranked"]["candidates"] == 10
+    assert client.post("/api/search", json={"dataset": DATASET, "pose": encoded}).json()["reranked"] is None
+    refused = client.post("/api/search", json={"dataset": DATASET, "text": "house", "rerank": "dtw"})
+    assert_problem(refused, 422, "takes a pose or video query")
+    assert_problem(client.post("/api/search", json={"dataset": DATASET, "pose": encoded, "candidates": 0}), 422)
+
+
 # ----------------------------------------------------------------------------- items
 
 

@@ -214,10 +214,9 @@ def test_the_approximate_query_uses_the_partial_hnsw_index(store: Store):
     store.build_index("toy")
     model = store.model("toy")
     dataset = store.dataset_id("signs")
-    columns = ["external_key"]
-    plan = _plan(store, knn.knn_sql(dataset, model.id, model.dim, 10, "cosine", {}, False, columns), vectors[0])
+    plan = _plan(store, knn.knn_sql(dataset, model.id, model.dim, 10, "cosine", {}, False), vectors[0])
     assert knn.index_name(model.id, "cosine") in plan
-    plan = _plan(store, knn.knn_sql(dataset, model.id, model.dim, 10, "cosine", {}, True, columns), vectors[0])
+    plan = _plan(store, knn.knn_sql(dataset, model.id, model.dim, 10, "cosine", {}, True), vectors[0])
     assert "hnsw" not in plan
 
 

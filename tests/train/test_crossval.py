@@ -11,7 +11,8 @@ import pytest
 
 from signclip.cli import main
 from signclip.errors import ConfigError
-from signclip.evaluation.dtw import DTWSettings, dtw_report
+from signclip.evaluation.dtw import DTWSettings
+from signclip.evaluation.dtw_baseline import dtw_report
 from signclip.evaluation.retrieval import evaluate_model
 from signclip.model.hub import load_model
 from signclip.train import load_train_config, load_training_table

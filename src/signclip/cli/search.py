@@ -49,7 +49,9 @@ def _register_search(subparsers: argparse._SubParsersAction) -> None:
         "index's pose and video queries)",
     )
     search.add_argument(
-        "--candidates", type=int, default=DEFAULT_CANDIDATES, help=f"with --rerank dtw ({DEFAULT_CANDIDATES})"
+        "--candidates",
+        type=int,
+        help=f"with --rerank dtw: candidates to re-rank (default {DEFAULT_CANDIDATES}, or those kept for the model)",
     )
     search.add_argument(
         "--fusion-weight",
@@ -115,7 +117,8 @@ def run_search(args: argparse.Namespace) -> int:
         warn(untrained_warning(model))
         pose = read_any_pose(args.pose) if args.pose is not None else None
         query = Query(text=args.text, pose=pose, video=args.video, prompt=not args.raw_text)
-        rerank = Rerank(args.rerank, args.candidates, args.fusion_weight) if args.rerank else None
+        asked = args.rerank or args.candidates is not None or args.fusion_weight is not None
+        rerank = Rerank(args.rerank or "dtw", args.candidates, args.fusion_weight) if asked else None
         answer = search(
             store, model, args.dataset, query, k=args.k, where=where, exact=args.exact or None, rerank=rerank
         )

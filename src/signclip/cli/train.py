@@ -45,8 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     evaluate.add_argument("--prompt", help="prompt template (default: the one the model was trained with)")
     evaluate.add_argument(
-        "--neighbours", type=float, default=0.0, metavar="WEIGHT",
-        help="add WEIGHT x the similarity to each text's nearest training pose (rows outside --split)",
+        "--neighbours", metavar="WEIGHT|auto",
+        help="fuse the text scores with the votes of each text's nearest training pose (rows outside --split) at "
+        "WEIGHT, or auto: a weight cross-fitted over folds of the evaluated rows",
+    )  # fmt: skip
+    evaluate.add_argument(
+        "--neighbours-by", choices=["embedding", "dtw"], default="embedding",
+        help="with --neighbours: the nearest pose by the model's embedding, or by DTW (the layout's DTW preset)",
     )  # fmt: skip
     evaluate.add_argument("--few-shot", action="store_true", help="also few-shot nearest-neighbour accuracy (1/5/10)")
     evaluate.add_argument("--linear-probe", action="store_true", help="also a logistic-regression probe")
@@ -116,10 +121,23 @@ def _table(args: argparse.Namespace):
     )
 
 
+def _number(text: str, option: str) -> float:
+    """`text` as a finite number; SignclipError naming `option` otherwise."""
+    from signclip.errors import SignclipError
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value == value or value in (float("inf"), float("-inf")):
+        raise SignclipError(f"{option} takes a number or auto, got {text!r}")
+    return value
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from signclip.errors import SignclipError
     from signclip.evaluation.probes import probe_model
-    from signclip.evaluation.retrieval import evaluate_model
+    from signclip.evaluation.retrieval import Neighbours, evaluate_model
     from signclip.model.hub import load_model
     from signclip.model.identity import untrained_warning
 
@@ -133,8 +151,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     warning = untrained_warning(model)
     if warning:
         print(warning, file=sys.stderr)
+    neighbours = None
+    if args.neighbours is not None:
+        weight = None if args.neighbours == "auto" else _number(args.neighbours, "--neighbours")
+        neighbours = Neighbours(args.neighbours_by, weight)
     report = evaluate_model(
-        model, table, args.split, args.group_by, args.flip, args.prompt, args.neighbours, progress=not args.json,
+        model, table, args.split, args.group_by, args.flip, args.prompt, neighbours, progress=not args.json,
         anonymize=args.anonymize, zero_shot=args.zero_shot, data_name=args.dataset or args.manifest,
     )  # fmt: skip
     if args.few_shot or args.linear_probe:
@@ -147,7 +169,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_dtw(args: argparse.Namespace) -> int:
-    from signclip.evaluation.dtw import DTWSettings, dtw_report
+    from signclip.evaluation.dtw import DTWSettings
+    from signclip.evaluation.dtw_baseline import dtw_report
 
     settings = DTWSettings(args.preprocess, args.band)
     report = dtw_report(_table(args), args.split, args.group_by, settings, progress=not args.json)

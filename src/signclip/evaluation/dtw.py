@@ -1,9 +1,9 @@
-"""The non-learned baseline: nearest neighbours by dynamic time warping (DTW) on preprocessed poses.
+"""Dynamic time warping (DTW) between preprocessed poses: the distance matrix, the poses as DTW compares them,
+and the distances from a table's evaluated rows to its references (the baseline's report is in
+dtw_baseline.py; search re-ranks by the same DTW).
 
-A pose's score for a text is minus its DTW distance to the nearest reference pose of that text, so
-the same retrieval metrics as for SignCLIP apply (`signclip.evaluation.retrieval.retrieval_report`). References
-are the rows outside the evaluated split; when there are none (no split given, or every row is in
-it), each pose is compared with all the other evaluated poses (leave-one-out).
+References are the rows outside the evaluated split; when there are none (no split given, or every row
+is in it), each pose is compared with all the other evaluated poses (leave-one-out).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from signclip.data.table import read_table_poses
 from signclip.errors import naming_the_pose
-from signclip.evaluation.retrieval import group_values, nearest_neighbour_scores, retrieval_report, split_rows
+from signclip.evaluation.rows import split_rows
 from signclip.poses.transforms import Pipeline, PoseTensor, fit_length, fitting_preprocess
 
 DEFAULT_PREPROCESS = "fingerclip"
@@ -157,35 +157,3 @@ def dtw_distances(
     if leave_one_out:
         np.fill_diagonal(distances, np.inf)
     return DTWDistances(evaluated, references, distances, leave_one_out, preprocess, note)
-
-
-def dtw_report(
-    table: pd.DataFrame,
-    split: str | None = None,
-    group_by: str | None = None,
-    settings: DTWSettings = DTWSettings(),
-    progress: bool = False,
-) -> dict:
-    """Evaluate DTW nearest-neighbour retrieval on the rows of `table` in `split` (all rows without).
-
-    Texts are the manifest `text` column. A pose's score for a text is minus the DTW distance to the
-    nearest reference pose with that text (texts without references score -inf); the references are
-    those of `dtw_distances`. Returns the `retrieval_report` dict plus "references" ("other splits" or
-    "leave-one-out"), "preprocess" (the one used) and, after a fallback, "note" (why).
-    """
-    return distances_report(table, dtw_distances(table, split, settings, progress), group_by)
-
-
-def distances_report(table: pd.DataFrame, found: DTWDistances, group_by: str | None = None) -> dict:
-    """The `dtw_report` of distances already computed by `dtw_distances` on `table`."""
-    texts = table["text"].astype(str).to_numpy()
-    reference_texts = texts[found.references]
-
-    def score(candidates: list[str], rows: np.ndarray) -> np.ndarray:
-        return nearest_neighbour_scores(-found.distances[rows], reference_texts, candidates)
-
-    evaluated_table = table.iloc[found.evaluated].reset_index(drop=True)
-    report = retrieval_report(texts[found.evaluated], score, group_values(evaluated_table, group_by))
-    references_kind = "leave-one-out" if found.leave_one_out else "other splits"
-    note = {"note": found.note} if found.note else {}
-    return {**report, "references": references_kind, "preprocess": found.preprocess, **note}

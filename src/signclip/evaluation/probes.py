@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from signclip.data.table import read_table_poses
-from signclip.evaluation.retrieval import EvaluationError, embed_table_poses, split_rows, table_pose_names
+from signclip.evaluation.retrieval import embed_table_poses, table_pose_names
+from signclip.evaluation.rows import EvaluationError, split_rows
 
 SHOTS = (1, 5, 10)
 

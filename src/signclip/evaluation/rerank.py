@@ -7,8 +7,9 @@ over those candidates; `weight` None is DTW alone (the training-free index, whos
 candidates). `compare_methods` ranks every query against the references (the other labelled items, or
 with `query_split` the items outside that split) by each method and scores P@1, P@10 and full-list mAP.
 The hybrid's weight is cross-fitted: the queries fall into seeded folds and each fold is ranked with the
-weight that is best on the other folds (by the mean of P@1 and P@10, what a searcher sees first), so no
-reported row is chosen on itself; the weight best on all queries is the one search uses afterwards.
+weight and number of candidates that are best on the other folds (by the mean of P@1 and P@10, what a
+searcher sees first), so no reported row is chosen on itself; the pair best on all queries is the one
+search uses afterwards.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 FUSION_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 CANDIDATE_GRID = (10, 20, 50, 100, 200, 300, 500, 1000, 2000)
+HYBRID_CANDIDATES = (20, 50, 100, 200)  # the hybrid's candidates are cross-fitted with its weight
 COVERAGE_TARGET = 0.95  # DTW's top 10 among the candidates for this share of the queries
 
 
@@ -91,33 +93,39 @@ def coverage(index_order: np.ndarray, dtw: np.ndarray, grid: tuple[int, ...] = C
     return shares
 
 
-def cross_fitted_weights(
-    figures: dict[float, QueryFigures], folds: int, seed: int = 0
-) -> tuple[np.ndarray, list[float], float]:
-    """(fold of each query, the weight each fold is ranked with, the weight best on all queries): the best
-    by mean(P@1, P@10) on the other folds (ties: the smaller weight)."""
+def cross_fitted(
+    figures: dict[tuple[int, float], QueryFigures], folds: int, seed: int = 0
+) -> tuple[np.ndarray, list[tuple[int, float]], tuple[int, float]]:
+    """(fold of each query, the (candidates, weight) each fold is ranked with, the pair best on all queries):
+    the best by mean(P@1, P@10) on the other folds (ties: the smaller weight, then the fewer candidates)."""
     count = len(next(iter(figures.values())).p1)
     fold_of = np.random.default_rng(seed).permutation(count) % max(1, min(folds, count))
-    weights = sorted(figures)
+    choices = sorted(figures)
 
-    def best(rows: np.ndarray) -> float:
-        return max(weights, key=lambda w: ((figures[w].p1[rows].mean() + figures[w].p10[rows].mean()) / 2, -w))
+    def best(rows: np.ndarray) -> tuple[int, float]:
+        def score(choice: tuple[int, float]) -> tuple[float, float, int]:
+            found = figures[choice]
+            return (found.p1[rows].mean() + found.p10[rows].mean()) / 2, -choice[1], -choice[0]
+
+        return max(choices, key=score)
 
     chosen = [
-        best(fold_of != fold) if (fold_of != fold).any() else best(fold_of == fold) for fold in range(fold_of.max() + 1)
+        best(fold_of != fold) if (fold_of != fold).any() else best(fold_of == fold) for fold in np.unique(fold_of)
     ]
     return fold_of, chosen, best(np.ones(count, dtype=bool))
 
 
 @dataclass
 class Comparison:
-    """Each method's figures (name -> {"P@1", "P@10", "mAP"}), the index's coverage of DTW's top 10 by C,
-    the C that reaches COVERAGE_TARGET, the hybrid's cross-fitted weights and the weight chosen on all."""
+    """Each method's figures (name -> {"P@1", "P@10", "mAP"}), the index's coverage of DTW's top 10 by C, the
+    candidates the index re-ranks, the hybrid's cross-fitted (candidates, weight) per fold and the pair chosen
+    on all queries (`hybrid_candidates`, `weight`)."""
 
     figures: dict[str, dict[str, float]] = field(default_factory=dict)
     coverage: dict[str, dict[int, float]] = field(default_factory=dict)
     candidates: int = 0
-    fold_weights: list[float] = field(default_factory=list)
+    fold_choices: list[tuple[int, float]] = field(default_factory=list)
+    hybrid_candidates: int | None = None
     weight: float | None = None
     queries: int = 0
     references: int = 0
@@ -130,7 +138,8 @@ class Comparison:
             "candidates": self.candidates,
             "figures": self.figures,
             "coverage": {name: {str(c): v for c, v in shares.items()} for name, shares in self.coverage.items()},
-            "fold_weights": self.fold_weights,
+            "fold_choices": [{"candidates": c, "weight": w} for c, w in self.fold_choices],
+            "hybrid_candidates": self.hybrid_candidates,
             "weight": self.weight,
         }
 
@@ -144,9 +153,10 @@ class Comparison:
             taken = f"C = {reached[0]}" if reached else f"not reached by C = {max(shares)}"
             listed = ", ".join(f"C={c}: {share:.3f}" for c, share in shares.items())
             out.append(f"DTW's top 10 among {name}'s top C ({COVERAGE_TARGET:.0%} of queries: {taken}): {listed}")
-        if self.fold_weights:
+        if self.fold_choices:
+            folds = ", ".join(f"C={c} w={w:g}" for c, w in self.fold_choices)
             out.append(
-                f"hybrid fusion weight per fold (cross-fitted): {self.fold_weights}; chosen on all: {self.weight}"
+                f"hybrid per fold (cross-fitted): {folds}; chosen on all: C={self.hybrid_candidates} w={self.weight:g}"
             )
         return out
 
@@ -193,14 +203,17 @@ def compare(
         learned_order = np.argsort(-learned_similarity, axis=1, kind="stable")
         result.figures[learned_name] = figures(learned_order).summary()
         result.coverage[learned_name] = coverage(learned_order, dtw)
-        by_weight = {
-            w: figures(reranked(learned_order, learned_similarity, dtw, candidates, w)) for w in FUSION_WEIGHTS
+        sizes = sorted({c for c in HYBRID_CANDIDATES if c < candidates} | {candidates})
+        by_choice = {
+            (c, w): figures(reranked(learned_order, learned_similarity, dtw, c, w))
+            for c in sizes
+            for w in FUSION_WEIGHTS
         }
-        fold_of, result.fold_weights, result.weight = cross_fitted_weights(by_weight, folds)
-        weight_of = [result.fold_weights[fold] for fold in fold_of]  # each query ranked with its fold's weight
-        parts = [[getattr(by_weight[w], part)[q] for q, w in enumerate(weight_of)] for part in ("p1", "p10", "ap")]
+        fold_of, result.fold_choices, (result.hybrid_candidates, result.weight) = cross_fitted(by_choice, folds)
+        choice_of = [result.fold_choices[fold] for fold in fold_of]  # each query ranked with its fold's choice
+        parts = [[getattr(by_choice[c], part)[q] for q, c in enumerate(choice_of)] for part in ("p1", "p10", "ap")]
         hybrid = QueryFigures(*(np.array(values) for values in parts))
-        result.figures[f"hybrid: {learned_name} + DTW (C={candidates}, cross-fitted)"] = hybrid.summary()
+        result.figures[f"hybrid: {learned_name} + DTW (cross-fitted C and weight)"] = hybrid.summary()
     return result
 
 

@@ -9,6 +9,7 @@ language) with the mean over groups, for any scoring method (SignCLIP embeddings
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,8 +17,9 @@ from pose_format import Pose
 
 from signclip.data.prompts import render_prompts
 from signclip.data.table import read_table_poses
-from signclip.errors import SignclipError, naming_the_pose
+from signclip.errors import naming_the_pose
 from signclip.evaluation.metrics import KS, metric_keys, retrieval_metrics
+from signclip.evaluation.rows import EvaluationError, group_values, split_rows
 from signclip.model.identity import Provenance
 from signclip.poses.transforms import anonymize_pose, mirror_pose
 
@@ -69,27 +71,6 @@ def _counts(metrics: dict) -> dict[str, int]:
 # ----------------------------------------------------------------------------- tables and poses
 
 
-class EvaluationError(SignclipError):
-    """Nothing to evaluate: an empty split or table, rows without poses, too few examples per class."""
-
-
-def split_rows(table: pd.DataFrame, split: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Return (evaluated rows, reference rows) as index arrays into `table`.
-
-    Without `split` every row is evaluated and there are no reference rows; with it, the rows of that
-    split are evaluated and the rows of every other split are the references (the training data).
-    """
-    if len(table) == 0:
-        raise EvaluationError("the manifest has no rows")
-    if split is None:
-        return np.arange(len(table)), np.arange(0)
-    in_split = (table["split"].astype(str) == split).to_numpy()
-    if not in_split.any():
-        present = sorted(set(table["split"].astype(str)) - {""})
-        raise EvaluationError(f"no rows in split {split!r}; the manifest's splits are {present or 'none'}")
-    return np.flatnonzero(in_split), np.flatnonzero(~in_split)
-
-
 # ----------------------------------------------------------------------------- SignCLIP models
 
 
@@ -124,17 +105,17 @@ def table_pose_names(table: pd.DataFrame) -> list[str]:
     return table["pose_path"].astype(str).tolist()
 
 
-def zero_shot_entry(model, table: pd.DataFrame, split: str | None, neighbours: float, data_name: str) -> dict:
+def zero_shot_entry(model, table: pd.DataFrame, split: str | None, neighbours: object, data_name: str) -> dict:
     """Check that an evaluation of `model` on `table` (called `data_name`) can be zero-shot, and return the
     report's "zero_shot" entry {"trained_on", "evaluated_on", "split"}.
 
     Zero-shot, as the original's `*_zs` test configs: the `test` split of another dataset, with that
     dataset's own prompts, and none of its other rows. EvaluationError for another `split`, a table without
-    a test split, `neighbours` > 0 (it scores with the other rows), or a model trained on `data_name` itself.
+    a test split, `neighbours` (it scores with the other rows), or a model trained on `data_name` itself.
     """
     if split not in (None, ZERO_SHOT_SPLIT):
         raise EvaluationError(f"a zero-shot evaluation is of the {ZERO_SHOT_SPLIT!r} split, not {split!r}")
-    if neighbours > 0:
+    if neighbours is not None:
         raise EvaluationError(
             f"neighbour fusion (--neighbours) scores with the training rows of {data_name} (those outside the "
             f"{ZERO_SHOT_SPLIT!r} split), so the evaluation would no longer be zero-shot; drop one of the two"
@@ -156,6 +137,25 @@ def zero_shot_entry(model, table: pd.DataFrame, split: str | None, neighbours: f
     return {"trained_on": provenance.training_data(), "evaluated_on": data_name, "split": ZERO_SHOT_SPLIT}
 
 
+NEIGHBOUR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Fusing a model's text scores with votes of labelled neighbours (the rows outside the evaluated split):
+    `by` "embedding" (the model's pose similarity) or "dtw" (minus the DTW distance, the layout's DTW
+    preset); `weight` of the neighbour votes, or None to cross-fit it over `folds` seeded folds of the
+    evaluated rows (each fold scored with the weight best on the others by v2t R@1, from NEIGHBOUR_WEIGHTS)."""
+
+    by: str = "embedding"
+    weight: float | None = None
+    folds: int = 5
+
+    def __post_init__(self) -> None:
+        if self.by not in ("embedding", "dtw"):
+            raise EvaluationError(f"neighbours by {self.by!r}: use embedding or dtw")
+
+
 def evaluate_model(
     model,
     table: pd.DataFrame,
@@ -163,7 +163,7 @@ def evaluate_model(
     group_by: str | None = None,
     flip: bool = False,
     prompt: str | None = None,
-    neighbours: float = 0.0,
+    neighbours: Neighbours | None = None,
     progress: bool = False,
     anonymize: bool = False,
     zero_shot: bool = False,
@@ -172,37 +172,75 @@ def evaluate_model(
     """Text <-> pose retrieval of a SignCLIP `model` on the rows of `table` in `split` (all rows without).
 
     Each pose's text is its row's prompt (template `prompt`, default the model's own), filled from the
-    row's own columns (text, spoken and signed language). With `neighbours` > 0 and rows outside `split`,
-    a text's score also counts its nearest training pose: `fuse_scores(text scores,
-    nearest_neighbour_scores(...), neighbours)`. `flip` and `anonymize` act on every embedded pose
-    (`embed_table_poses`). With `zero_shot`, the `test` split of `table` (called `data_name`) is evaluated
-    as `zero_shot_entry` checks. Returns the `retrieval_report` dict: {"t2v", "v2t", "groups", "n_poses",
-    "n_texts"}, with `zero_shot` also {"zero_shot": {"trained_on", "evaluated_on", "split"}}.
+    row's own columns (text, spoken and signed language). With `neighbours` and rows outside `split`, a
+    text's score also counts its nearest training pose: `fuse_scores(text scores,
+    nearest_neighbour_scores(...), weight)` (see Neighbours). `flip` and `anonymize` act on every embedded
+    pose (`embed_table_poses`). With `zero_shot`, the `test` split of `table` (called `data_name`) is
+    evaluated as `zero_shot_entry` checks. Returns the `retrieval_report` dict: {"t2v", "v2t", "groups",
+    "n_poses", "n_texts"}, with `zero_shot` also {"zero_shot": {"trained_on", "evaluated_on", "split"}}
+    and with `neighbours` {"neighbours": {"by", "weights" per fold (or the one given), "chosen_on_all"}}.
     """
     entry = zero_shot_entry(model, table, split, neighbours, data_name) if zero_shot else None
     rows, references = split_rows(table, ZERO_SHOT_SPLIT if zero_shot else split)
-    use_neighbours = neighbours > 0 and len(references) > 0
-    embedded = np.concatenate([rows, references]) if use_neighbours else rows
+    use_neighbours = neighbours is not None and len(references) > 0
+    by_embedding = use_neighbours and neighbours.by == "embedding"
+    embedded = np.concatenate([rows, references]) if by_embedding else rows
     embedded_rows = table.iloc[embedded]
-    embedded_texts = np.array(render_prompts(prompt or model.config.prompt, embedded_rows), dtype=object)
-    texts, reference_texts = embedded_texts[: len(rows)], embedded_texts[len(rows) :]
+    all_texts = np.array(render_prompts(prompt or model.config.prompt, table), dtype=object)
+    texts, reference_texts = all_texts[rows], all_texts[references]
     poses = read_table_poses(embedded_rows, progress)
     embeddings = embed_table_poses(model, poses, flip, anonymize, table_pose_names(embedded_rows))
     pose_embeddings, reference_embeddings = embeddings[: len(rows)], embeddings[len(rows) :]
     unique_texts = sorted(set(texts))
     text_embeddings = dict(zip(unique_texts, model.embed_texts(unique_texts), strict=True))
-
-    def score(candidates: list[str], pose_rows: np.ndarray) -> np.ndarray:
-        scores = np.stack([text_embeddings[t] for t in candidates]) @ pose_embeddings[pose_rows].T
-        if not use_neighbours:
-            return scores
-        similarity = pose_embeddings[pose_rows] @ reference_embeddings.T
-        nearest = nearest_neighbour_scores(similarity, reference_texts, candidates)
-        return fuse_scores(scores, nearest, neighbours)
-
     groups = group_values(table.iloc[rows], group_by)
-    report = retrieval_report(list(texts), score, groups)
-    return {**report, "zero_shot": entry} if entry else report
+    if use_neighbours and not by_embedding:
+        from signclip.evaluation.dtw import dtw_distances
+
+        reference_similarity = -dtw_distances(table, split, progress=progress).distances
+    elif by_embedding:
+        reference_similarity = pose_embeddings @ reference_embeddings.T
+
+    def scorer(weights: np.ndarray | None) -> ScoreFunction:
+        def score(candidates: list[str], pose_rows: np.ndarray) -> np.ndarray:
+            scores = np.stack([text_embeddings[t] for t in candidates]) @ pose_embeddings[pose_rows].T
+            if weights is None:
+                return scores
+            nearest = nearest_neighbour_scores(reference_similarity[pose_rows], reference_texts, candidates)
+            return fuse_scores(scores, nearest, weights[pose_rows])
+
+        return score
+
+    if not use_neighbours:
+        report = retrieval_report(list(texts), scorer(None), groups)
+        return {**report, "zero_shot": entry} if entry else report
+    if neighbours.weight is not None:
+        report = retrieval_report(list(texts), scorer(np.full(len(rows), neighbours.weight)), groups)
+        return {**report, "neighbours": {"by": neighbours.by, "weights": [neighbours.weight]}}
+    fold_of, chosen, on_all = cross_fitted_neighbour_weights(texts, groups, scorer, neighbours.folds)
+    report = retrieval_report(list(texts), scorer(np.array(chosen)[fold_of]), groups)
+    return {**report, "neighbours": {"by": neighbours.by, "weights": chosen, "chosen_on_all": on_all}}
+
+
+def cross_fitted_neighbour_weights(
+    texts: np.ndarray, groups: list[str] | None, scorer: Callable[[np.ndarray], ScoreFunction], folds: int
+) -> tuple[np.ndarray, list[float], float]:
+    """(fold of each row, the weight each fold is scored with, the weight best on all rows): the weight with
+    the best v2t R@1 on the other folds' rows (ties: the smaller)."""
+    fold_of = np.random.default_rng(0).permutation(len(texts)) % max(1, min(folds, len(texts)))
+
+    def best(rows: np.ndarray) -> float:
+        def recall(weight: float) -> tuple[float, float]:
+            score = scorer(np.full(len(texts), weight))
+            subset = retrieval_report(
+                list(texts[rows]), lambda c, r: score(c, rows[r]), None if groups is None else np.asarray(groups)[rows]
+            )
+            return subset["v2t"]["R@1"], -weight
+
+        return max(NEIGHBOUR_WEIGHTS, key=recall)
+
+    chosen = [best(np.flatnonzero(fold_of != fold)) for fold in np.unique(fold_of)]
+    return fold_of, chosen, best(np.arange(len(texts)))
 
 
 def nearest_neighbour_scores(
@@ -233,15 +271,6 @@ def fuse_scores(text_scores: np.ndarray, neighbour_scores: np.ndarray, weight: f
     return standardized(text_scores) + weight * standardized(neighbour_scores)
 
 
-def group_values(table: pd.DataFrame, group_by: str | None) -> list[str] | None:
-    """The `group_by` column of `table` as strings (None without grouping); EvaluationError if absent."""
-    if group_by is None:
-        return None
-    if group_by not in table.columns:
-        raise EvaluationError(f"cannot group by {group_by!r}: not a manifest column ({', '.join(table.columns)})")
-    return table[group_by].astype(str).tolist()
-
-
 def format_report(report: dict) -> list[str]:
     """Printable lines of a retrieval report: one line per group (if any), then the overall/mean line."""
 
@@ -256,6 +285,12 @@ def format_report(report: dict) -> list[str]:
         entry = report["zero_shot"]
         trained, evaluated = entry["trained_on"], entry["evaluated_on"]
         lines.append(f"zero-shot: model trained on {trained}, evaluated on {evaluated} ({entry['split']} split)")
+    if "neighbours" in report:
+        entry = report["neighbours"]
+        chosen = f", chosen on all rows {entry['chosen_on_all']:g}" if "chosen_on_all" in entry else ""
+        kind = "cross-fitted per fold" if "chosen_on_all" in entry else "given"
+        weights = ", ".join(f"{w:g}" for w in entry["weights"])
+        lines.append(f"fused with the nearest training pose by {entry['by']}: weight {kind} {weights}{chosen}")
     lines.extend(line(name, metrics) for name, metrics in report["groups"].items())
     lines.append(line("mean" if report["groups"] else "all", report))
     return lines

@@ -28,10 +28,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from pose_format import Pose
 
-from signclip.errors import PoseLayoutError, SignclipError
+from signclip.errors import SignclipError
 from signclip.model.identity import Provenance
-from signclip.poses.transforms import Pipeline, PoseTensor
-from signclip.poses.transforms.pipeline import layout_preset
+from signclip.poses.transforms import PoseTensor
+from signclip.poses.transforms.pipeline import preprocessed_fitting
 
 NAME = "pose-dtw"
 DTW_PREPROCESS = "fingerclip"  # the DTW baseline's default; a layout it does not fit gets its own preset
@@ -47,7 +47,7 @@ class PoseDTWConfig:
     `preprocess` tried first (the layout's preset when it does not fit)."""
 
     frames: int = 24
-    dim: int = 512
+    dim: int = 256
     seed: int = 0
     preprocess: str = DTW_PREPROCESS
     name: str = NAME
@@ -69,13 +69,8 @@ class PoseDTWIndex:
 
     def preprocess(self, pose: Pose) -> tuple[PoseTensor, str]:
         """The pose preprocessed by its layout's DTW preset; returns (the tensor, the preset used)."""
-        try:
-            return _pipeline(self.config.preprocess)(pose), self.config.preprocess
-        except PoseLayoutError:
-            preset = layout_preset(pose.header)
-            if preset is None:
-                raise
-            return _pipeline(preset)(pose), preset
+        tensor, preset, _ = preprocessed_fitting(self.config.preprocess, pose)
+        return tensor, str(preset)
 
     def embed_poses(self, poses: Sequence[Pose], batch_size: int = 32) -> np.ndarray:
         """The vectors (N, dim) float32 of `poses` (read Poses); PoseLayoutError for a pose no preset reads."""
@@ -134,8 +129,3 @@ def _projection(features: int, dim: int, seed: int) -> np.ndarray:
     gaussian = np.random.default_rng(seed).normal(size=(features, dim))
     orthonormal, _ = np.linalg.qr(gaussian)
     return orthonormal * np.sqrt(features / dim)
-
-
-@functools.lru_cache(maxsize=16)
-def _pipeline(preset: str) -> Pipeline:
-    return Pipeline.from_config(preset)

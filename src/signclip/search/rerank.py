@@ -10,7 +10,6 @@ model by cross-fitting (kept in the dataset's metadata), else DEFAULT_WEIGHT, an
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +19,9 @@ from signclip.data.table import read_item_pose
 from signclip.errors import PoseLayoutError, SignclipError
 from signclip.evaluation.dtw import DTWSettings, dtw_distance_matrix, subsampled_frames
 from signclip.evaluation.rerank import Comparison, compare_dataset, fused_scores
-from signclip.poses.transforms import Pipeline, PoseTensor, fitting_preprocess
-from signclip.poses.transforms.pipeline import layout_name
-from signclip.store.items import DatasetState, SearchResult
+from signclip.poses.transforms import Pipeline, PoseTensor
+from signclip.poses.transforms.pipeline import layout_name, preprocessed_fitting
+from signclip.store.items import DatasetState
 from signclip.store.store import Store
 
 DEFAULT_CANDIDATES = 200  # DTW's own top 10 among them for >= 95% of queries on the shared datasets
@@ -38,17 +37,23 @@ class RerankError(SignclipError):
 @dataclass(frozen=True)
 class Rerank:
     """How a search re-ranks: `method` "dtw" or "none", `candidates` C taken from the ANN index, and a fusion
-    `weight` for a learned model (None: the one stored for the dataset and model, else DEFAULT_WEIGHT)."""
+    `weight` for a learned model (None for either: what `search evaluate --rerank dtw` kept for the dataset
+    and model, else DEFAULT_CANDIDATES and DEFAULT_WEIGHT)."""
 
     method: str = "dtw"
-    candidates: int = DEFAULT_CANDIDATES
+    candidates: int | None = None
     weight: float | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise SignclipError(f"unknown re-ranking {self.method!r}; use one of {', '.join(METHODS)}")
-        if self.candidates < 1:
+        if self.candidates is not None and self.candidates < 1:
             raise SignclipError(f"candidates must be at least 1, got {self.candidates}")
+
+    def candidate_count(self, state: DatasetState, model: str, training_free: bool) -> int:
+        """C: the options', else (for a learned model) the count kept with its fusion weight, else the default."""
+        kept = None if training_free else _kept(state, model)
+        return self.candidates or (kept and kept.get("candidates")) or DEFAULT_CANDIDATES
 
 
 @dataclass
@@ -75,10 +80,15 @@ def fusion_weight(state: DatasetState, model: str, options: Rerank) -> tuple[flo
     `search evaluate --rerank dtw` stored, else DEFAULT_WEIGHT."""
     if options.weight is not None:
         return options.weight, "weight given"
-    stored = (state.metadata.get("rerank") or {}).get(model)
+    stored = _kept(state, model)
     if stored:
         return float(stored["weight"]), f"weight chosen by {stored['chosen_by']}"
     return DEFAULT_WEIGHT, "default weight: not chosen on this dataset yet (signclip search evaluate --rerank dtw)"
+
+
+def _kept(state: DatasetState, model: str) -> dict | None:
+    """What `search evaluate --rerank dtw` kept for `model` on the dataset: {weight, candidates, chosen_by}."""
+    return (state.metadata.get("rerank") or {}).get(model)
 
 
 def rerank(
@@ -86,45 +96,47 @@ def rerank(
     state: DatasetState,
     model: str,
     query: Pose,
-    hits: list[SearchResult],
+    query_dtw: tuple[PoseTensor, str],
+    item_ids: np.ndarray,
     similarities: np.ndarray,
     options: Rerank,
     training_free: bool,
-) -> tuple[list[SearchResult], Reranked]:
-    """Re-order `hits` (the index's candidates, best first, with their `similarities`) by DTW to `query`;
-    returns the hits in the new order with their `dtw_distance`, and what was done."""
-    query_tensor, preset = query_sequence(query)
-    sequences = candidate_sequences(store, state, hits, preset, query, query_tensor.data.shape[1])
+) -> tuple[np.ndarray, np.ndarray, Reranked]:
+    """Re-order the candidates `item_ids` (C,) (the index's, best first, with their `similarities`) by DTW
+    to `query` (`query_dtw`: its `query_sequence`); returns the new order (C,) of positions, the candidates'
+    DTW distances (C,) in the given order, and what was done."""
+    query_tensor, preset = query_dtw
+    sequences = candidate_sequences(store, state, item_ids, preset, query, query_tensor.data.shape[1])
     distances = dtw_distance_matrix([query_tensor], sequences, DTW.band, DTW.max_frames)[0]
     weight, source = (None, "") if training_free else fusion_weight(state, model, options)
     order = np.argsort(-fused_scores(similarities, distances, weight), kind="stable")
-    ranked = [dataclasses.replace(hits[i], dtw_distance=float(distances[i])) for i in order]
-    return ranked, Reranked(len(hits), weight, source, preset)
+    return order, distances.astype(np.float64), Reranked(len(item_ids), weight, source, preset)
 
 
 def query_sequence(query: Pose) -> tuple[PoseTensor, str]:
     """The query preprocessed by its layout's DTW preset, and that preset."""
-    preset, _ = fitting_preprocess(DTW.preprocess, query)
-    return Pipeline.from_config(preset)(query), str(preset)
+    tensor, preset, _ = preprocessed_fitting(DTW.preprocess, query)
+    return tensor, str(preset)
 
 
 def candidate_sequences(
-    store: Store, state: DatasetState, hits: list[SearchResult], preset: str, query: Pose, features: int
+    store: Store, state: DatasetState, item_ids: np.ndarray, preset: str, query: Pose, features: int
 ) -> list[PoseTensor]:
-    """Each hit's pose as DTW compares it under `preset`: stored, or computed from its pose file and stored.
+    """Each candidate's pose as DTW compares it under `preset`: stored, or computed from its pose file and stored.
 
     RerankError naming the dataset when candidates have no readable pose, or when their layout is not the
     query's (naming both layouts; the query has `features` DTW features).
     """
-    stored = store.pose_sequences([hit.item_id for hit in hits], preset)
-    missing = [hit for hit in hits if hit.item_id not in stored]
+    stored = store.pose_sequences(item_ids, preset)
+    absent = [item for item in item_ids if int(item) not in stored]
+    missing = store.items_by_id(absent) if absent else []
     computed, unreadable = [], []
     pipeline = Pipeline.from_config(preset)
-    for hit in missing:
+    for item in missing:
         try:
-            pose = read_item_pose(hit.to_dict())
+            pose = read_item_pose(item.to_dict())
         except SignclipError as error:
-            unreadable.append(f"item {hit.key!r}: {error}")
+            unreadable.append(f"item {item.key!r}: {error}")
             continue
         try:
             computed.append(subsampled_frames(pipeline(pose), DTW.max_frames))
@@ -132,19 +144,19 @@ def candidate_sequences(
             raise _layout_error(state, query, pose) from None
     if unreadable:
         raise RerankError(
-            f"dataset {state.name!r}: {len(unreadable)} of the {len(hits)} candidates have no pose to re-rank by "
-            f"(e.g. {unreadable[0]}); DTW re-ranking reads the items' pose files (or search without re-ranking)"
+            f"dataset {state.name!r}: {len(unreadable)} of the {len(item_ids)} candidates have no pose to re-rank "
+            f"by (e.g. {unreadable[0]}); DTW re-ranking reads the items' pose files (or search without re-ranking)"
         )
     if computed:
-        store.add_pose_sequences([hit.item_id for hit in missing], preset, computed)
-        stored |= {hit.item_id: sequence for hit, sequence in zip(missing, computed, strict=True)}
-    found = {stored[hit.item_id].shape[1] for hit in hits}
+        store.add_pose_sequences([item.item_id for item in missing], preset, computed)
+        stored |= {item.item_id: sequence for item, sequence in zip(missing, computed, strict=True)}
+    found = {stored[int(item)].shape[1] for item in item_ids}
     if found != {features}:
         raise RerankError(
             f"dataset {state.name!r} holds poses of another layout than the query: {sorted(found)} DTW features "
             f"under {preset!r}, the query {features} (the query is {layout_name(query.header)})"
         )
-    return [PoseTensor(stored[hit.item_id], np.ones(len(stored[hit.item_id]), dtype=bool)) for hit in hits]
+    return [PoseTensor(stored[int(item)], np.ones(len(stored[int(item)]), dtype=bool)) for item in item_ids]
 
 
 def _layout_error(state: DatasetState, query: Pose, pose: Pose) -> RerankError:
@@ -172,6 +184,7 @@ def compare_and_keep(
         f"signclip search evaluate --rerank dtw ({folds}-fold cross-fitting on {comparison.queries} queries, "
         f"P@1 and P@10)"
     )
-    chosen[model] = {"weight": comparison.weight, "candidates": comparison.candidates, "chosen_by": chosen_by}
+    chosen[model] = {"weight": comparison.weight, "candidates": comparison.hybrid_candidates, "chosen_by": chosen_by}
     store.set_dataset_metadata(dataset, "rerank", chosen)
-    return comparison, f"kept fusion weight {comparison.weight:g} for {model!r} on dataset {dataset!r}"
+    kept = f"kept fusion weight {comparison.weight:g} with {comparison.hybrid_candidates} candidates"
+    return comparison, f"{kept} for {model!r} on dataset {dataset!r}"

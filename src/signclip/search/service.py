@@ -35,7 +35,7 @@ from signclip.search.models import check_dataset_model
 from signclip.search.queries import read_video_pose, text_prompt
 from signclip.search.relevance import SAMPLE_SIZE, Relevance, null_prompts, null_scores, similarity
 from signclip.search.request import IndexRequest, check_against_store
-from signclip.search.rerank import Rerank, Reranked, RerankError
+from signclip.search.rerank import Rerank, Reranked, RerankError, query_sequence
 from signclip.search.rerank import rerank as rerank_candidates
 from signclip.store.items import DatasetState, Item, SearchResult
 from signclip.store.store import Store
@@ -143,6 +143,7 @@ def search(
     answer = SearchAnswer(dataset=dataset, model=model.name, kind=kind, results=[], relevance=[])
     where = {name: [value] if isinstance(value, str) else list(value) for name, value in (where or {}).items()}
     training_free = not getattr(model, "embeds_texts", True)
+    query_dtw = None
     rerank = rerank or Rerank("dtw" if training_free and kind != "text" else "none")
     if kind == "text":
         if rerank.method != "none":
@@ -160,26 +161,37 @@ def search(
         null = cache.get(null_key, lambda: null_scores(_sample(store, state, model.name), model.embed_texts(prompts)))
     else:
         answer.pose = query.pose if kind == "pose" else video_to_pose(query.video)
-        vector = model.embed_poses([answer.pose], batch_size=1)[0]
+        if rerank.method == "dtw":
+            query_dtw = query_sequence(answer.pose)
+        if training_free and query_dtw is not None:  # the index's vector is made of the same DTW features
+            vector = model.features(query_dtw[0])
+        else:
+            vector = model.embed_poses([answer.pose], batch_size=1)[0]
         null_key = (state.id, state.version, model.name, "pose")
         null = cache.get(null_key, lambda: null_scores(_sample(store, state, model.name), metric=metric))
     vector = np.asarray(vector, dtype=np.float32)
-    wanted, note = k, ""
+    wanted, note = k + len(exclude_keys), ""
     if rerank.method == "dtw":
-        wanted = max(k, min(rerank.candidates, models[model.name]))
-        if wanted < rerank.candidates:
-            note = f"{rerank.candidates} candidates asked for, but the dataset has {models[model.name]} items"
-    results = store.search(state, model.name, vector, k=wanted + len(exclude_keys), where=where, exact=exact)
-    results = [hit for hit in results if hit.key not in exclude_keys][:wanted]
-    scores = similarity([hit.distance for hit in results], metric)
-    if rerank.method == "dtw" and results:
-        results, answer.reranked = rerank_candidates(
-            store, state, model.name, answer.pose, results, scores, rerank, training_free
+        asked = rerank.candidate_count(state, model.name, training_free)
+        wanted = max(wanted, min(asked, models[model.name]))
+        if wanted < asked:
+            note = f"{asked} candidates asked for, but the dataset has {models[model.name]} items"
+    ids, distances = store.nearest(state, model.name, vector, wanted, where=where, exact=exact)
+    dtw_distances = None
+    if rerank.method == "dtw" and len(ids):
+        order, dtw_distances, answer.reranked = rerank_candidates(
+            store, state, model.name, answer.pose, query_dtw, ids, similarity(distances, metric), rerank, training_free
         )
         answer.reranked.note = note
-        scores = similarity([hit.distance for hit in results], metric)
-    answer.results = results[:k]
-    answer.relevance = null.standing(scores[:k])
+        ids, distances, dtw_distances = ids[order], distances[order], dtw_distances[order]
+    results = []
+    for position, item in enumerate(store.items_by_id(ids[: k + len(exclude_keys)])):
+        if item.key not in exclude_keys and len(results) < k:
+            dtw = None if dtw_distances is None else float(dtw_distances[position])
+            scored = {"distance": float(distances[position]), "dtw_distance": dtw}
+            results.append(SearchResult.from_record({**item.to_dict(), **scored}))
+    answer.results = results
+    answer.relevance = null.standing(similarity([hit.distance for hit in results], metric))
     return answer
 
 

@@ -10,6 +10,7 @@ from signclip.errors import ConfigError, PoseFileError, PoseLayoutError, Signcli
 from signclip.model.pose_dtw import TextSearchError
 from signclip.search.models import ModelChoiceError
 from signclip.search.queries import PromptError
+from signclip.search.rerank import RerankError
 from signclip.search.service import ItemNotFoundError
 from signclip.serve.handling import NotAuthorizedError
 from signclip.serve.inputs import (
@@ -45,6 +46,7 @@ ERROR_STATUS: dict[type[BaseException], int] = {
     PoseLayoutError: 422,
     PromptError: 422,
     TextSearchError: 422,
+    RerankError: 422,
     ConfigError: 422,
     StoreError: 422,
     ServiceUnavailableError: 503,

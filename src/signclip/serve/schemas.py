@@ -12,10 +12,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StrictStr, create_model
 
-from signclip.search.relevance import Relevance
+from signclip.search.relevance import Relevance, similarity
 from signclip.segment.registry import DEFAULT_SEGMENTER
 from signclip.store import items
 
+MAX_CANDIDATES = 2000  # candidates one search may re-rank by DTW
 MODEL_NAME_HELP = 'a loaded model: "default", an alias given to `--model`, or a model\'s config name'
 
 
@@ -98,6 +99,29 @@ class SearchRequest(ModelChoice):
     spoken_language: Text | None = Field(None, description="prompt language (default: the dataset's)")
     signed_language: Text | None = Field(None, description="prompt sign language (default: the dataset's)")
     include_query_skeleton: bool = Field(False, description="return the query pose as a drawable skeleton")
+    rerank: Literal["dtw", "none"] | None = Field(
+        None,
+        description="dtw: re-rank the index's top candidates of a pose or video query by DTW on their poses "
+        "(default: for the training-free index pose-dtw, none for other models)",
+    )
+    candidates: int | None = Field(
+        None, ge=1, le=MAX_CANDIDATES, description="with rerank=dtw: how many (default 200, or the kept count)"
+    )
+    fusion_weight: float | None = Field(
+        None, ge=0, le=1000, description="with rerank=dtw and a learned model: DTW's weight (default: the kept one)"
+    )
+
+
+class RerankInfo(BaseModel):
+    """How the candidates were re-ranked by DTW: how many, the fusion weight (null: DTW alone) and where it
+    came from, the DTW preprocessing, and a note (candidates capped to the dataset's size)."""
+
+    candidates: int
+    weight: float | None
+    weight_source: str
+    preset: str
+    note: str
+    summary: str
 
 
 class SkeletonComponentModel(BaseModel):
@@ -167,12 +191,14 @@ class Item(ItemFields):
 
 
 class SearchHit(Item):
-    """A ranked result: score = cosine similarity (1 - cosine distance); `relevance` = how the score stands
-    among the query's scores over the dataset's items (strong = it stands out; see search/relevance.py)."""
+    """A ranked result: score = cosine similarity (1 - cosine distance; minus the Euclidean distance for the
+    training-free index); `relevance` = how the score stands among the query's scores over the dataset's
+    items (strong = it stands out; see search/relevance.py); `dtw_distance` when the search re-ranked by DTW."""
 
     rank: int
     score: float
     distance: float
+    dtw_distance: float | None = None
     relevance: Relevance
 
 
@@ -182,9 +208,10 @@ class SearchResponse(BaseModel):
     query: QueryInfo
     results: list[SearchHit]
     strong_matches: int = Field(description="how many results stand out from the dataset's other items")
+    reranked: RerankInfo | None = Field(None, description="how the candidates were re-ranked by DTW (null: not)")
 
     @classmethod
-    def of(cls, answer, skeleton: bool = False) -> SearchResponse:
+    def of(cls, answer, skeleton: bool = False, metric: str = "cosine") -> SearchResponse:
         """Build from a `service.SearchAnswer`; with `skeleton`, the query pose as a drawable skeleton."""
         from signclip.serve.skeleton import pose_skeleton
 
@@ -193,12 +220,23 @@ class SearchResponse(BaseModel):
             info.frames = int(answer.pose.body.data.shape[0])
             if skeleton:
                 info.skeleton = SkeletonModel.model_validate(pose_skeleton(answer.pose).to_dict())
+        scores = similarity([hit.distance for hit in answer.results], metric)
         hits = [
-            SearchHit.of(hit, rank=rank, score=1.0 - hit.distance, distance=hit.distance, relevance=cue)
-            for rank, (hit, cue) in enumerate(zip(answer.results, answer.relevance, strict=True), start=1)
+            SearchHit.of(
+                hit, rank=rank, score=float(score), distance=hit.distance, dtw_distance=hit.dtw_distance, relevance=cue
+            )
+            for rank, (hit, cue, score) in enumerate(zip(answer.results, answer.relevance, scores, strict=True), 1)
         ]
+        reranked = None
+        if answer.reranked is not None:
+            reranked = RerankInfo(**dataclasses.asdict(answer.reranked), summary=answer.reranked.line())
         return cls(
-            dataset=answer.dataset, model=answer.model, query=info, results=hits, strong_matches=answer.strong_matches
+            dataset=answer.dataset,
+            model=answer.model,
+            query=info,
+            results=hits,
+            strong_matches=answer.strong_matches,
+            reranked=reranked,
         )
 
 
@@ -220,7 +258,7 @@ class ModelEntry(BaseModel):
     name: str
     aliases: list[str]
     embed_dim: int
-    prompt: str
+    prompt: str | None = Field(description="its prompt template (null: it embeds no text)")
     default: bool
     trained: bool = Field(description="false: random weights (an untrained registered model); rankings mean nothing")
     warning: str | None = Field(None, description="what to do about an untrained model")

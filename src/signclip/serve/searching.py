@@ -19,6 +19,7 @@ from signclip.poses.io import pose_to_bytes, write_bytes_atomically
 from signclip.search import service
 from signclip.search.models import choose_loaded_model
 from signclip.search.request import IndexOptions, validate_index_request
+from signclip.search.rerank import Rerank
 from signclip.segment.registry import segmenter_names
 from signclip.serve import inputs
 from signclip.serve.embedding import extract_video
@@ -36,6 +37,7 @@ from signclip.serve.handling import (
 from signclip.serve.inputs import InvalidRequestError
 from signclip.serve.resources import ServedModel
 from signclip.serve.schemas import (
+    MAX_CANDIDATES,
     ErrorResponse,
     IndexRequest,
     IndexResponse,
@@ -62,6 +64,9 @@ SEARCH_FORM = {
     "spoken_language": FORM_TEXT,
     "signed_language": FORM_TEXT,
     "include_query_skeleton": {"type": "boolean"},
+    "rerank": {"type": "string", "enum": ["dtw", "none"]},
+    "candidates": {"type": "integer", "minimum": 1, "maximum": MAX_CANDIDATES},
+    "fusion_weight": {"type": "number", "minimum": 0, "maximum": 1000},
 }
 
 
@@ -116,8 +121,9 @@ def run_search(store: Store, api: Api, body: SearchRequest, kind: str, query: An
         where=body.filters,
         video_to_pose=lambda upload: extract_video(api, *upload),
         cache=api.resources.search_cache,
+        rerank=Rerank(body.rerank, body.candidates, body.fusion_weight) if body.rerank else None,
     )
-    return SearchResponse.of(answer, skeleton=body.include_query_skeleton)
+    return SearchResponse.of(answer, skeleton=body.include_query_skeleton, metric=store.metric_of(served.name))
 
 
 @router.post(

@@ -23,7 +23,7 @@ from typing import Any
 
 from signclip.dataclass_config import from_mapping, read_config_mapping
 from signclip.errors import ConfigError
-from signclip.model.identity import DEFAULT_MODEL
+from signclip.model.config import TRAINING_FREE_MODELS
 
 MIB = 1024 * 1024
 
@@ -65,7 +65,7 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 3030
     workers: int = 1
-    models: list[str] = field(default_factory=lambda: [DEFAULT_MODEL])
+    models: list[str] = field(default_factory=lambda: [TRAINING_FREE_MODELS[0]])
     database_url: str | None = None
     home: str | None = None
     api_key: str | None = None

@@ -93,9 +93,9 @@ def knn_sql(
     metric: str,
     where: Mapping[str, str | Sequence[str]],
     exact: bool,
-    columns: Sequence[str],
 ) -> sql.Composed:
-    """Return the k-nearest query (parameter `q`, the query vector): rows named distance, item_id, *columns."""
+    """Return the k-nearest query (parameter `q`, the query vector): rows (distance, item_id), nearest first
+    (ties by item id)."""
     operator, _ = metric_sql(metric)
     vector = sql.SQL("e.vector") if exact else sql.SQL("e.vector::vector({})").format(sql.Literal(int(dim)))
     join = sql.SQL("")
@@ -106,8 +106,7 @@ def knn_sql(
         " SELECT e.item_id, {vector} {op} %(q)s AS distance FROM embeddings e {join}"
         " WHERE e.model_id = {model_id} AND e.dataset_id = {dataset_id} {item_filter}"
         " ORDER BY {vector} {op} %(q)s LIMIT {k})"
-        " SELECT n.distance, {columns} FROM nearest n JOIN items i ON i.id = n.item_id"
-        " ORDER BY n.distance, i.id"
+        " SELECT n.distance, n.item_id FROM nearest n ORDER BY n.distance, n.item_id"
     ).format(
         vector=vector,
         op=sql.SQL(operator),
@@ -116,7 +115,6 @@ def knn_sql(
         dataset_id=sql.Literal(int(dataset_id)),
         item_filter=item_filter_sql(where),
         k=sql.Literal(int(k)),
-        columns=item_select_sql(columns),
     )
 
 

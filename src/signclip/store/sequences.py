@@ -17,10 +17,11 @@ class StoreSequences:
 
     def pose_sequences(self, item_ids: Sequence[int], preset: str) -> dict[int, np.ndarray]:
         """{item id: (frames, features) float32} of the items of `item_ids` that have a sequence for `preset`."""
-        rows = self.connection.execute(
-            "SELECT item_id, frames, features, data FROM pose_sequences WHERE item_id = ANY(%s) AND preset = %s",
-            [[int(i) for i in item_ids], preset],
-        ).fetchall()
+        with self.connection.cursor(binary=True) as cursor:  # bytea in binary: no hex text to encode and parse
+            rows = cursor.execute(
+                "SELECT item_id, frames, features, data FROM pose_sequences WHERE item_id = ANY(%s) AND preset = %s",
+                [[int(i) for i in item_ids], preset],
+            ).fetchall()
         return {
             int(item): np.frombuffer(data, dtype="<f4").reshape(frames, features).copy()
             for item, frames, features, data in rows

@@ -44,6 +44,7 @@ from signclip.store.pgbinary import decode_id_vector_rows
 from signclip.store.sequences import StoreSequences
 
 EXACT_SEARCH_LIMIT = 10_000  # filtered searches over at most this many items are exact
+MAX_EF_SEARCH = 1000  # pgvector's largest hnsw.ef_search
 
 
 class Store(StoreModels, StoreSequences):
@@ -207,11 +208,8 @@ class Store(StoreModels, StoreSequences):
 
     def item(self, item_id: int) -> StoredItem | None:
         """Return one item with its dataset's name, or None if there is none."""
-        query = sql.SQL(
-            "SELECT {}, d.name AS dataset FROM items i JOIN datasets d ON d.id = i.dataset_id WHERE i.id = %s"
-        ).format(knn.item_select_sql(item_columns()))
-        rows = self._records(query, [int(item_id)])
-        return StoredItem.from_record(rows[0]) if rows else None
+        found = self.items_by_id([item_id])
+        return found[0] if found else None
 
     def languages(self, dataset: str | DatasetState) -> list[tuple[str, str, int]]:
         """Return the dataset's (spoken_language, signed_language, items) pairs, most items first."""
@@ -289,9 +287,26 @@ class Store(StoreModels, StoreSequences):
 
         `where` filters on item fields (gloss, signer, text, spoken_language, signed_language, split; a
         value or a list of values); `metric` defaults to the model's. The HNSW index answers when there is one
-        (approximate, tuned by `ef_search`); `exact=True`, or a filter leaving at most EXACT_SEARCH_LIMIT
-        items, scans exactly.
+        (approximate, tuned by `ef_search`, at least `k`); `exact=True`, or a filter leaving at most
+        EXACT_SEARCH_LIMIT items, scans exactly.
         """
+        ids, distances = self.nearest(dataset, model, vector, k, where, metric, exact)
+        return [
+            SearchResult.from_record({**item.to_dict(), "distance": float(distance)})
+            for item, distance in zip(self.items_by_id(ids), distances, strict=True)
+        ]
+
+    def nearest(
+        self,
+        dataset: str | DatasetState,
+        model: str,
+        vector: np.ndarray,
+        k: int = 10,
+        where: Mapping[str, str | Sequence[str]] | None = None,
+        metric: str | None = None,
+        exact: bool | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`search`'s hits as arrays alone: item ids (k,) int64 and distances (k,) float64, nearest first."""
         dataset_id, model_info, metric = self.dataset_id(dataset), self.model(model), metric or self.metric_of(model)
         query_vector = knn.checked_query(vector, model_info.dim, model, k, metric)
         where = dict(where or {})
@@ -300,10 +315,25 @@ class Store(StoreModels, StoreSequences):
             exact = not self.has_index(model, metric)
             if not exact and where:
                 exact = self._count_items(dataset_id, where) <= EXACT_SEARCH_LIMIT
-        results = self._knn(dataset_id, model_info, query_vector, k, metric, where, exact)
-        if not exact and len(results) < k and self._count_items(dataset_id, where) > len(results):
-            results = self._knn(dataset_id, model_info, query_vector, k, metric, where, exact=True)
-        return results
+        ef_search = self._ef_search
+        if not exact:  # HNSW yields at most ef_search candidates (pgvector allows up to MAX_EF_SEARCH)
+            self.set_ef_search(min(max(ef_search, k), MAX_EF_SEARCH))
+        try:
+            rows = self._knn(dataset_id, model_info, query_vector, k, metric, where, exact)
+            if not exact and len(rows) < k and self._count_items(dataset_id, where) > len(rows):
+                rows = self._knn(dataset_id, model_info, query_vector, k, metric, where, exact=True)
+        finally:
+            self.set_ef_search(ef_search)
+        return np.array([row[1] for row in rows], dtype=np.int64), np.array([row[0] for row in rows], dtype=float)
+
+    def items_by_id(self, item_ids: Sequence[int]) -> list[StoredItem]:
+        """The items of `item_ids`, in that order (ids the store does not hold are left out)."""
+        query = sql.SQL(
+            "SELECT {}, d.name AS dataset FROM items i JOIN datasets d ON d.id = i.dataset_id WHERE i.id = ANY(%s)"
+        ).format(knn.item_select_sql(item_columns()))
+        rows = self._records(query, [[int(item) for item in item_ids]])
+        by_id = {row["item_id"]: StoredItem.from_record(row) for row in rows}
+        return [by_id[int(item)] for item in item_ids if int(item) in by_id]
 
     # ------------------------------------------------------------------ internals
 
@@ -345,9 +375,6 @@ class Store(StoreModels, StoreSequences):
         metric: str,
         where: Mapping[str, Any],
         exact: bool,
-    ) -> list[SearchResult]:
-        query = knn.knn_sql(dataset_id, model.id, model.dim, k, metric, where, exact, item_columns())
-        return [
-            SearchResult.from_record({**row, "distance": float(row["distance"])})
-            for row in self._records(query, {"q": vector})
-        ]
+    ) -> list[tuple[float, int]]:
+        query = knn.knn_sql(dataset_id, model.id, model.dim, k, metric, where, exact)
+        return self.connection.execute(query, {"q": vector}).fetchall()

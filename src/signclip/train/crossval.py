@@ -26,7 +26,8 @@ import pandas as pd
 from signclip.data.prompts import render_prompts
 from signclip.data.table import read_table_poses
 from signclip.errors import ConfigError
-from signclip.evaluation.dtw import DTWDistances, DTWSettings, distances_report, dtw_distances
+from signclip.evaluation.dtw import DTWDistances, DTWSettings, dtw_distances
+from signclip.evaluation.dtw_baseline import distances_report
 from signclip.evaluation.retrieval import (
     embed_table_poses,
     fuse_scores,

@@ -12,7 +12,8 @@ import torch
 from signclip.data.prompts import render_prompts
 from signclip.data.table import read_table_poses
 from signclip.errors import ConfigError
-from signclip.evaluation.retrieval import EvaluationError, group_values, retrieval_report
+from signclip.evaluation.retrieval import retrieval_report
+from signclip.evaluation.rows import EvaluationError, group_values
 from signclip.model.signclip import SignCLIP
 
 

@@ -4,6 +4,7 @@ first person (its arrays, point positions, which points are present)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -127,12 +128,18 @@ class PointsTransform:
 
 
 def point_index(header: PoseHeader) -> dict[tuple[str, str], int]:
-    """Map (component name, point name) to the point's position in the flattened point axis."""
+    """Map (component name, point name) to the point's position in the flattened point axis (do not change the
+    dict: it is computed once per layout and shared)."""
+    return _point_index(tuple((component.name, tuple(component.points)) for component in header.components))
+
+
+@functools.lru_cache(maxsize=64)
+def _point_index(layout: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[tuple[str, str], int]:
     index, start = {}, 0
-    for component in header.components:
-        for i, point in enumerate(component.points):
-            index[(component.name, point)] = start + i
-        start += len(component.points)
+    for name, points in layout:
+        for i, point in enumerate(points):
+            index[(name, point)] = start + i
+        start += len(points)
     return index
 
 

@@ -121,15 +121,22 @@ def layout_name(header: PoseHeader) -> str:
 def fitting_preprocess(config: str | list, pose: Pose) -> tuple[str | list, str | None]:
     """Return (`config`, None) when `config` preprocesses `pose`; else the preset that `pose`'s layout calls
     for (layout_preset) and a note that says why. The PoseLayoutError of `config` when no preset fits."""
+    _, chosen, note = preprocessed_fitting(config, pose)
+    return chosen, note
+
+
+def preprocessed_fitting(config: str | list, pose: Pose) -> tuple[PoseTensor, str | list, str | None]:
+    """`pose` preprocessed by `config`, or by its layout's preset where `config` does not fit it: returns
+    (the tensor, the preprocessing used, a note saying why it is not `config` or None). PoseLayoutError
+    of `config` when no preset fits."""
     try:
-        Pipeline.from_config(config)(pose)
+        return Pipeline.from_config(config)(pose), config, None
     except PoseLayoutError as error:
         chosen = layout_preset(pose.header)
         if chosen is None or chosen == config:
             raise
         note = f"preprocessing {config!r} does not fit these poses ({error}); using {chosen!r}, their layout's preset"
-        return chosen, note
-    return config, None
+        return Pipeline.from_config(chosen)(pose), chosen, note
 
 
 def preset_steps(config: str | list[dict[str, Any] | str]) -> list[dict[str, Any] | str]:

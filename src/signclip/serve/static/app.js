@@ -263,6 +263,7 @@ function searchByFile(event) {
   const form = new FormData();
   for (const [key, value] of Object.entries(settings)) form.append(key, String(value));
   form.append("include_query_skeleton", "true");
+  if (elements.rerank.value) form.append("rerank", elements.rerank.value);
   form.append(file.name.toLowerCase().endsWith(".pose") ? "pose" : "video", file, file.name);
   runSearch(file.name, () => fetchJson("/api/search", { method: "POST", body: form }), button);
 }
@@ -295,9 +296,10 @@ function renderResults(response, describe) {
   const weak = response.strong_matches === 0
     ? " No strong matches: no result stands out from the rest of the dataset for this query."
     : "";
+  const reranked = response.reranked ? ` ${response.reranked.summary[0].toUpperCase()}${response.reranked.summary.slice(1)}.` : "";
   setStatus(
     `${results.length} result${results.length === 1 ? "" : "s"} for ${describe}${prompt}. ` +
-    `Best: ${describeItem(best)}${best.signer ? ` by ${best.signer}` : ""}, score ${best.score.toFixed(3)}.${weak}`
+    `Best: ${describeItem(best)}${best.signer ? ` by ${best.signer}` : ""}, score ${best.score.toFixed(3)}.${weak}${reranked}`
   );
 }
 
@@ -339,6 +341,7 @@ function resultCard(hit) {
   const details = document.createElement("dl");
   addDetail(details, "Signer", hit.signer);
   addDetail(details, "Score", hit.score.toFixed(3));
+  if (hit.dtw_distance !== null && hit.dtw_distance !== undefined) addDetail(details, "DTW distance", hit.dtw_distance.toFixed(3));
   addDetail(details, "Match", hit.relevance.strong ? "strong" : "weak");
   if (hit.text && hit.text.toLowerCase() !== (hit.gloss || "").toLowerCase()) addDetail(details, "Text", hit.text);
   addDetail(details, "Language", hit.signed_language);
@@ -364,7 +367,7 @@ function start() {
     dataset: "dataset", datasetHint: "dataset-hint", k: "k", model: "model", modelField: "model-field",
     textForm: "text-form", text: "text", fileForm: "file-form", file: "file", status: "status",
     query: "query", queryCanvas: "query-canvas", queryCaption: "query-caption", results: "results",
-    motion: "motion", modelWarning: "model-warning",
+    motion: "motion", modelWarning: "model-warning", rerank: "rerank",
   })) {
     elements[key] = $(id);
   }
