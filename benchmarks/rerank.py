@@ -4,8 +4,8 @@ Builds, in a temporary embedded PostgreSQL, a dataset of N items (default 100,00
 shared fingerspelling poses, else the synthetic signer): each item is one of them, played at a random speed
 (0.7-1.4x) with a little noise, stored as the training-free index stores it: its `pose-dtw` vector (HNSW,
 l2) and its pose as DTW compares it (`pose_sequences`). Queries are the real poses themselves. For each
-query it times `service.search` (the index's top C candidates re-ranked by DTW: what `signclip search
---pose` and the API do) and, on the same items, the baseline: brute-force DTW of the query against all N
+query it times `service.search` (the index's top C candidates re-ranked by DTW: what the API does, with the
+server's search cache) and, on the same items, the baseline: brute-force DTW of the query against all N
 stored sequences, which is what the re-ranking approximates; it prints p50/p99 of both, the ratio, and how
 often DTW's own top 10 was among the C candidates.
 
@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES)
     args = parser.parse_args()
 
+    from signclip.search.cache import SearchCache
     from signclip.search.rerank import Rerank
 
     index, dtw = PoseDTWIndex(), DTWSettings()
@@ -96,12 +97,12 @@ def main() -> None:
             stored = store.pose_sequences(ids, "fingerclip")
             everything = [PoseTensor(stored[int(i)], np.ones(len(stored[int(i)]), dtype=bool)) for i in ids]
             key_of = dict(zip(store.items("big")["item_id"], store.items("big")["key"], strict=True))
-            rerank = Rerank("dtw", args.candidates)
-            search(store, index, "big", Query(pose=poses[0]), k=10, rerank=rerank)  # fills the search cache
+            rerank, cache = Rerank("dtw", args.candidates), SearchCache()  # the server keeps one cache
+            search(store, index, "big", Query(pose=poses[0]), k=10, rerank=rerank, cache=cache)  # fills it
             times, found = [], []
             for n, pose in enumerate(poses[: args.queries]):
                 begun = time.perf_counter()
-                answer = search(store, index, "big", Query(pose=pose), k=10, rerank=rerank)
+                answer = search(store, index, "big", Query(pose=pose), k=10, rerank=rerank, cache=cache)
                 times.append(time.perf_counter() - begun)
                 if n < args.brute_force:
                     begun = time.perf_counter()

@@ -30,10 +30,12 @@ def fused_scores(similarity: np.ndarray, dtw: np.ndarray, weight: float | None) 
     dtw = np.asarray(dtw, dtype=np.float64)
     if weight is None:
         return -dtw
-    return _standardized(np.asarray(similarity, dtype=np.float64)) + weight * _standardized(-dtw)
+    return standardized(np.asarray(similarity, dtype=np.float64)) + weight * standardized(-dtw)
 
 
-def _standardized(values: np.ndarray) -> np.ndarray:
+def standardized(values: np.ndarray) -> np.ndarray:
+    """(values - mean) / std along the last axis over the finite entries; the others (and a constant row's
+    spread) become -1e9 (last) and 1."""
     finite = np.where(np.isfinite(values), values, np.nan)
     mean = np.nanmean(finite, axis=-1, keepdims=True)
     spread = np.nanstd(finite, axis=-1, keepdims=True)

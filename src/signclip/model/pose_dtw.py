@@ -43,10 +43,12 @@ class TextSearchError(SignclipError):
 
 @dataclass(frozen=True)
 class PoseDTWConfig:
-    """The index's settings: `frames` resampled instants, `dim` dimensions, the projection's `seed`, the DTW
-    `preprocess` tried first (the layout's preset when it does not fit)."""
+    """The index's settings: `frames` resampled instants, `statistics` (append each feature's mean and standard
+    deviation over time), `dim` dimensions, the projection's `seed`, the DTW `preprocess` tried first (the
+    layout's preset when it does not fit)."""
 
     frames: int = 24
+    statistics: bool = True
     dim: int = 256
     seed: int = 0
     preprocess: str = DTW_PREPROCESS
@@ -85,7 +87,8 @@ class PoseDTWIndex:
         if len(frames) == 0:
             frames = np.zeros((1, tensor.data.shape[1]))
         resampled = _resample(frames, self.config.frames).ravel() / np.sqrt(self.config.frames)
-        vector = np.concatenate([resampled, frames.mean(axis=0), frames.std(axis=0)])
+        parts = [resampled, frames.mean(axis=0), frames.std(axis=0)] if self.config.statistics else [resampled]
+        vector = np.concatenate(parts)
         return vector @ _projection(len(vector), self.config.dim, self.config.seed)
 
     def embed_texts(self, texts: Sequence[str], **_: object) -> np.ndarray:
