@@ -124,6 +124,14 @@ def test_the_former_key_embed_dim_set_on_the_command_line_replaces_the_files_tow
     assert config.model_config().tower_dim == 16
 
 
+@pytest.mark.parametrize(
+    ("key", "named"), [("embed_dim", "embed_dim (the former name of tower_dim)"), ("tower_dim", "tower_dim")]
+)
+def test_a_refused_model_key_is_named_as_the_user_set_it(key, named):
+    with pytest.raises(ConfigError, match=re.escape(f"{named} must be at most")):
+        load_train_config(SYNTHETIC, [f"model.{key}=100000000000"]).model_config()
+
+
 # ----------------------------------------------------------------------------- real runs
 
 

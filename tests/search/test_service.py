@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from embedders import PoseStatisticsEmbedder, index_table
+from embedders import PoseStatisticsEmbedder, index_table, save_tiny_model
 
 from signclip.cli.wording import cli_message
 from signclip.data.datasets.folder import folder_table
@@ -77,6 +77,24 @@ def test_search_by_example_leaves_out_the_query_item_and_gives_relevance(indexed
     without = service.search(store, embedder, "synthetic", query, k=3, exclude_keys={row["id"]})
     assert row["id"] not in [hit.key for hit in without.results] and len(without.results) == 3
     assert len(without.relevance) == 3
+
+
+def test_an_untrained_model_and_a_tiny_dataset_have_no_strong_hits(
+    indexed, synthetic_manifest, store, tmp_path, tiny_text_model
+):
+    from signclip.model.hub import load_model
+
+    _, embedder = indexed
+    row = read_manifest(synthetic_manifest).iloc[0]
+    query = service.Query(pose=read_pose(row["pose_path"]))
+    untrained = load_model(save_tiny_model(tmp_path, tiny_text_model, "untrained", 16))  # random weights
+    index_table(store, "untrained", read_manifest(synthetic_manifest), untrained, progress=False)
+    answer = service.search(store, untrained, "untrained", query, k=3)
+    assert answer.results and answer.strong_matches == 0 and "untrained" in answer.cue_undefined
+    index_table(store, "one", read_manifest(synthetic_manifest).iloc[:1], embedder, progress=False)
+    answer = service.search(store, embedder, "one", query, k=3)
+    assert len(answer.results) == 1 and answer.results[0].distance == pytest.approx(0, abs=1e-5)
+    assert answer.strong_matches == 0 and "too few" in answer.cue_undefined  # the query itself: no cue
 
 
 def test_relevance_marks_only_scores_at_or_above_the_null_threshold():

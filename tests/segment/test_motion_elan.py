@@ -29,6 +29,20 @@ def test_motion_segments_composed_holistic_sequences_inside_the_signing():
     assert all(first - 5 <= s.start_frame and s.end_frame <= last + 5 for s in levels["sign"])
 
 
+def test_motion_reads_the_hands_of_openpose_keypoints(fixtures_dir):
+    import numpy as np
+
+    from signclip.poses.io import read_pose
+    from signclip.segment.features import hand_tracks
+
+    pose = read_pose(fixtures_dir / "openpose.pose")
+    tracks = hand_tracks(pose)  # hand_left/right_keypoints_2d, as `signclip info` counts them
+    left = (pose.body.confidence[:, 0, 95:116] > 0).any(axis=1)
+    np.testing.assert_array_equal(tracks.present[:, 0], left)
+    assert 0.4 < tracks.present[:, 0].mean() < 0.6 and tracks.present[:, 1].all()
+    assert load_segmenter("motion").segment(pose)["sign"]  # no more "no hands in any of the 93 frames"
+
+
 def test_composed_sequences_have_rest_at_both_ends():
     recording = compose_recordings(synthetic_signs(glosses=3, signers=1), count=1, seed=0)[0]
     assert recording.signs[0][0] > 0 and recording.signs[-1][1] < recording.frames - 1

@@ -131,6 +131,8 @@ def run_search(args: argparse.Namespace) -> int:
         return 0
     if not answer.results:
         print("no results")
+    elif answer.cue_undefined:
+        print(f"no relevance cue: {answer.cue_undefined}", file=sys.stderr)
     elif not answer.strong_matches:
         print("no strong matches: no result stands out from the dataset's other items", file=sys.stderr)
     else:

@@ -8,12 +8,14 @@ builds the model. Adding one is a line in ARCHITECTURES. Named models are the JS
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import json
 import math
 import os
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,12 +109,13 @@ class ModelConfig:
         naming `source` and the key."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
-        data = _current_keys(data, source)
-        pose_encoder = data.pop("pose_encoder", None) or {}  # its dataclass depends on the architecture
-        config = from_mapping(cls, data, source, skip={"pose_encoder"})
-        pose_config_type = architecture(config.architecture).pose_encoder_config
-        config.pose_encoder = from_mapping(pose_config_type, pose_encoder, f"{source}: pose_encoder")
-        config.validate(source)
+        with _keys_as_given(data):
+            data = _current_keys(data, source)
+            pose_encoder = data.pop("pose_encoder", None) or {}  # its dataclass depends on the architecture
+            config = from_mapping(cls, data, source, skip={"pose_encoder"})
+            pose_config_type = architecture(config.architecture).pose_encoder_config
+            config.pose_encoder = from_mapping(pose_config_type, pose_encoder, f"{source}: pose_encoder")
+            config.validate(source)
         return config
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,6 +152,20 @@ class ModelConfig:
         check = getattr(self.pose_encoder, "validate", None)
         if check:
             check(f"{source}: pose_encoder")
+
+
+@contextlib.contextmanager
+def _keys_as_given(data: Mapping[str, Any]) -> Iterator[None]:
+    """Reword a ConfigError raised inside to name a key of `data` set by its former name as the user wrote
+    it ("embed_dim (the former name of tower_dim)")."""
+    renamed = {RENAMED_KEYS[key]: key for key in data if key in RENAMED_KEYS}
+    try:
+        yield
+    except ConfigError as error:
+        message = str(error)
+        for new, old in renamed.items():
+            message = re.sub(rf"\b{new}\b", f"{old} (the former name of {new})", message, count=1)
+        raise ConfigError(message) from None
 
 
 def _current_keys(data: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -217,11 +234,12 @@ def model_config(spec: str | Path | Mapping[str, Any] | ModelConfig) -> ModelCon
     if isinstance(spec, ModelConfig):
         return spec
     if isinstance(spec, Mapping):
-        data = _current_keys(spec, "model config")
-        base = data.pop("base", None)
-        if base is not None:
-            data = _merge(model_config(base).to_dict(), data)
-        return ModelConfig.from_dict(data)
+        with _keys_as_given(spec):
+            data = _current_keys(spec, "model config")
+            base = data.pop("base", None)
+            if base is not None:
+                data = _merge(model_config(base).to_dict(), data)
+            return ModelConfig.from_dict(data)
     if isinstance(spec, str) and spec in list_models():
         return read_config_file(CONFIGS_DIR / f"{spec}.json")
     path = Path(spec)

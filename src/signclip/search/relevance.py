@@ -16,8 +16,9 @@ of SAMPLE_SIZE of them):
   match in this collection looks like than to an unrelated pair.
 
 `percentile` is the share of the null scores (meaningless prompts x items, or pairs of items) below
-the hit's score. With no strong hit, the callers say "no strong matches". An untrained model, whose
-scores carry no meaning, rarely has strong hits for a text.
+the hit's score. With no strong hit, the callers say "no strong matches". The cue is undefined (never
+strong, `undefined` saying why) for an untrained model, whose scores carry no meaning, and for a dataset
+of fewer than MIN_NULL_ITEMS vectors, too few to tell what an unrelated score looks like.
 """
 
 from __future__ import annotations
@@ -31,15 +32,18 @@ SAMPLE_SIZE = 5_000
 NULL_PROMPTS = 32
 NEIGHBOUR_PROBES = 64
 MATCH_FRACTION = 0.75
+MIN_NULL_ITEMS = 10
 
 
 @dataclass(frozen=True)
 class Relevance:
-    """How a hit's score stands against the dataset's null scores (see the module doc)."""
+    """How a hit's score stands against the dataset's null scores (see the module doc); `undefined` says why
+    there is no cue ("" when there is one)."""
 
     percentile: float
     threshold: float
     strong: bool
+    undefined: str = ""
 
 
 def null_prompts(count: int = NULL_PROMPTS, seed: int = 0) -> list[str]:
@@ -56,10 +60,19 @@ class NullScores:
 
     background: np.ndarray
     threshold: float
+    undefined: str = ""
+
+    @classmethod
+    def without_cue(cls, reason: str) -> NullScores:
+        """Null scores that give no cue, for `reason`."""
+        return cls(np.zeros(0), float("inf"), reason)
 
     def standing(self, scores: Sequence[float]) -> list[Relevance]:
-        """Relevance of each of `scores`: its percentile among the null scores, strong at or above the threshold."""
+        """Relevance of each of `scores`: its percentile among the null scores, strong at or above the threshold
+        (never, when the cue is undefined)."""
         scores = np.asarray(scores, dtype=np.float64)
+        if self.undefined:
+            return [Relevance(0.0, float("inf"), False, self.undefined) for _ in scores]
         below = np.searchsorted(self.background, scores - 1e-6, side="left") / max(len(self.background), 1)
         threshold = round(float(self.threshold), 4)
         return [
@@ -83,12 +96,14 @@ def similarity(distances: Sequence[float] | np.ndarray, metric: str = "cosine") 
 def null_scores(items: np.ndarray, null_vectors: np.ndarray | None = None, metric: str = "cosine") -> NullScores:
     """The null scores of a dataset's sampled item vectors `items` (N, D): against the embedded meaningless
     prompts `null_vectors` (R, D) of a text query, or, for pose queries (None), of items against items;
-    scores are `similarity`s under `metric`."""
+    scores are `similarity`s under `metric`. Fewer than MIN_NULL_ITEMS items leave the cue undefined."""
+    if len(items) < MIN_NULL_ITEMS:
+        return NullScores.without_cue(
+            f"the dataset has {len(items)} vectors, too few to tell a strong match (at least {MIN_NULL_ITEMS})"
+        )
     if null_vectors is not None:
         null = _unit(np.asarray(null_vectors)) @ _unit(items).T
         return NullScores(np.sort(null.ravel().astype(np.float64)), float(null.max(initial=-1.0)))
-    if len(items) < 2:
-        return NullScores(np.zeros(0), float("inf"))
     probes = np.random.default_rng(0).choice(len(items), size=min(NEIGHBOUR_PROBES, len(items)), replace=False)
     pairs = _pair_scores(np.asarray(items, dtype=np.float64), probes, metric)
     pairs[np.arange(len(probes)), probes] = np.nan

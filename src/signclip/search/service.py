@@ -33,7 +33,7 @@ from signclip.search.engine import Engine, LocalEngine
 from signclip.search.index_report import IndexReport
 from signclip.search.models import check_dataset_model
 from signclip.search.queries import read_video_pose, text_prompt
-from signclip.search.relevance import SAMPLE_SIZE, Relevance, null_prompts, null_scores, similarity
+from signclip.search.relevance import SAMPLE_SIZE, NullScores, Relevance, null_prompts, null_scores, similarity
 from signclip.search.request import IndexRequest, check_against_store
 from signclip.search.rerank import Rerank, Reranked, RerankError, query_sequence
 from signclip.search.rerank import rerank as rerank_candidates
@@ -106,6 +106,11 @@ class SearchAnswer:
     def strong_matches(self) -> int:
         """How many hits stand out from the dataset's scores for this query."""
         return sum(cue.strong for cue in self.relevance)
+
+    @property
+    def cue_undefined(self) -> str:
+        """Why the hits have no relevance cue ("" when they have one)."""
+        return self.relevance[0].undefined if self.relevance else ""
 
 
 def search(
@@ -191,6 +196,8 @@ def search(
             scored = {"distance": float(distances[position]), "dtw_distance": dtw}
             results.append(SearchResult.from_record({**item.to_dict(), **scored}))
     answer.results = results
+    if getattr(model, "trained", None) is False:
+        null = NullScores.without_cue("the model is untrained (random weights): its scores carry no meaning")
     answer.relevance = null.standing(similarity([hit.distance for hit in results], metric))
     return answer
 

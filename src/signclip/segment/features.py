@@ -2,8 +2,9 @@
 
 `hand_tracks(pose)` finds the two hands and a reference point in MediaPipe Holistic poses (hand
 landmarks, body wrists as fallback, nose or shoulder centre, shoulder width as the unit) and in 2D
-keypoint poses such as RWTH-BOSTON-104's (points named left, right and nose; the median hand-nose
-distance as the unit). `frame_features(tracks)` turns them into the tagger's input.
+keypoint poses: with hand components named so (OpenPose's hand_left/right_keypoints_2d: the mean of their
+present points) or points named left, right and nose (RWTH-BOSTON-104's); the median hand-nose distance as
+the unit. `frame_features(tracks)` turns them into the tagger's input.
 """
 
 from __future__ import annotations
@@ -67,25 +68,26 @@ def hand_tracks(pose: Pose) -> HandTracks:
     frames = data.shape[0]
     hands = np.zeros((frames, 2, 2))
     present = np.zeros((frames, 2), dtype=bool)
+    hand_components = _hand_components(components)
     if holistic.LEFT_HAND in components and holistic.RIGHT_HAND in components:
         layout = "holistic"
         body_start, body_points = components.get(holistic.BODY, (None, []))
         for h, name in enumerate((holistic.LEFT_HAND, holistic.RIGHT_HAND)):
-            start, points = components[name]
-            seen = ok[:, start : start + len(points)]
-            count = seen.sum(axis=1)
-            total = (data[:, start : start + len(points)] * seen[..., None]).sum(axis=1)
-            present[:, h] = count > 0
-            hands[:, h] = np.where(count[:, None] > 0, total / np.maximum(count, 1)[:, None], 0)
+            present[:, h], hands[:, h] = _mean_of_points(data, ok, *components[name])
             wrist = f"{HANDS[h].upper()}_WRIST"
             if body_start is not None and wrist in body_points:
                 j = body_start + body_points.index(wrist)
                 fallback = ~present[:, h] & ok[:, j]
                 hands[fallback, h] = data[fallback, j]
         reference, unit = _holistic_reference(data, ok, components)
+    elif len(hand_components) == 2:  # hand components of another layout, e.g. OpenPose's hand_left_keypoints_2d
+        layout = "keypoints"
+        for h, name in enumerate(hand_components):
+            present[:, h], hands[:, h] = _mean_of_points(data, ok, *components[name])
+        reference, unit = _nose_track(data, ok, components), None
     else:
         layout = "keypoints"
-        reference, unit = None, None
+        unit = None
         for start, points in components.values():
             lowered = [p.lower() for p in points]
             for h, side in enumerate(HANDS):
@@ -94,16 +96,14 @@ def hand_tracks(pose: Pose) -> HandTracks:
                     j = start + match[0]
                     present[:, h] = ok[:, j]
                     hands[:, h] = data[:, j]
-            if "nose" in lowered and reference is None:
-                j = start + lowered.index("nose")
-                reference = _interpolate(data[:, j], ok[:, j])
+        reference = _nose_track(data, ok, components)
         if not present.any() and reference is None:
             raise PoseLayoutError(
                 "no hands found: expected MediaPipe Holistic hand components or keypoints named left/right "
                 f"(the pose has {[(c.name, len(c.points)) for c in pose.header.components]})"
             )
-        if reference is None:
-            reference = np.zeros((frames, 2))
+    if reference is None:
+        reference = np.zeros((frames, 2))
     for h in range(2):
         hands[:, h] = _interpolate(hands[:, h], present[:, h] | (np.abs(hands[:, h]).sum(axis=1) > 0))
     relative = hands - reference[:, None]
@@ -112,6 +112,34 @@ def hand_tracks(pose: Pose) -> HandTracks:
         unit = float(np.median(distances)) if len(distances) else 1.0
     unit = unit if unit and np.isfinite(unit) and unit > 0 else 1.0
     return HandTracks((relative / unit).astype(np.float32), present, float(pose.body.fps), layout)
+
+
+def _hand_components(components: dict) -> list[str]:
+    """The names of the left and the right hand components of a layout that names them (e.g. OpenPose's
+    `hand_left_keypoints_2d`), in that order; fewer than two when it does not."""
+    found = []
+    for side in HANDS:
+        named = [name for name in components if "hand" in name.lower() and side in name.lower()]
+        found += named[:1]
+    return found
+
+
+def _mean_of_points(data: np.ndarray, ok: np.ndarray, start: int, points: list) -> tuple[np.ndarray, np.ndarray]:
+    """(present (frames,), mean x, y of the component's present points (frames, 2), zeros where none is)."""
+    seen = ok[:, start : start + len(points)]
+    count = seen.sum(axis=1)
+    total = (data[:, start : start + len(points)] * seen[..., None]).sum(axis=1)
+    return count > 0, np.where(count[:, None] > 0, total / np.maximum(count, 1)[:, None], 0)
+
+
+def _nose_track(data: np.ndarray, ok: np.ndarray, components: dict) -> np.ndarray | None:
+    """The track of the first point named nose (any case), interpolated; None when there is none."""
+    for start, points in components.values():
+        lowered = [p.lower() for p in points]
+        if "nose" in lowered:
+            j = start + lowered.index("nose")
+            return _interpolate(data[:, j], ok[:, j])
+    return None
 
 
 def _holistic_reference(data: np.ndarray, ok: np.ndarray, components: dict) -> tuple[np.ndarray, float | None]:

@@ -208,6 +208,7 @@ class SearchResponse(BaseModel):
     query: QueryInfo
     results: list[SearchHit]
     strong_matches: int = Field(description="how many results stand out from the dataset's other items")
+    cue_undefined: str = Field("", description="why the results have no relevance cue (untrained model, tiny dataset)")
     reranked: RerankInfo | None = Field(None, description="how the candidates were re-ranked by DTW (null: not)")
 
     @classmethod
@@ -236,6 +237,7 @@ class SearchResponse(BaseModel):
             query=info,
             results=hits,
             strong_matches=answer.strong_matches,
+            cue_undefined=answer.cue_undefined,
             reranked=reranked,
         )
 
