@@ -74,8 +74,9 @@ class PoseDTWIndex:
         tensor, preset, _ = preprocessed_fitting(self.config.preprocess, pose)
         return tensor, str(preset)
 
-    def embed_poses(self, poses: Sequence[Pose], batch_size: int = 32) -> np.ndarray:
-        """The vectors (N, dim) float32 of `poses` (read Poses); PoseLayoutError for a pose no preset reads."""
+    def embed_poses(self, poses: Sequence[Pose], batch_size: int = 32, normalize: bool = True) -> np.ndarray:
+        """The vectors (N, dim) float32 of `poses` (read Poses); PoseLayoutError for a pose no preset reads.
+        The vectors are compared by Euclidean distance as made: `normalize` (SignCLIP's argument) changes nothing."""
         rows = [self.features(self.preprocess(pose)[0]) for pose in poses]
         if not rows:
             return np.zeros((0, self.embed_dim), dtype=np.float32)

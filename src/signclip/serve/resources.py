@@ -104,15 +104,15 @@ class ServedModel:
         """The prompt template the model was trained with (a name or a template string)."""
         return self.model.config.prompt
 
-    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts into (N, embed_dim) float32, L2-normalized."""
+    def embed_texts(self, texts: Sequence[str], normalize: bool = True) -> np.ndarray:
+        """Embed texts into (N, embed_dim) float32, L2-normalized unless `normalize` is False (the raw vectors)."""
         with self.lock:
-            return self.model.embed_texts(list(texts))
+            return self.model.embed_texts(list(texts), normalize=normalize)
 
-    def embed_poses(self, poses: Sequence[Pose], batch_size: int = 32) -> np.ndarray:
-        """Preprocess and embed Poses into (N, embed_dim) float32, L2-normalized."""
+    def embed_poses(self, poses: Sequence[Pose], batch_size: int = 32, normalize: bool = True) -> np.ndarray:
+        """Preprocess and embed Poses into (N, embed_dim) float32, L2-normalized unless `normalize` is False."""
         with self.lock:
-            return self.model.embed_poses(list(poses), batch_size=batch_size)
+            return self.model.embed_poses(list(poses), batch_size=batch_size, normalize=normalize)
 
 
 class ModelRegistry:
