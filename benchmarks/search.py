@@ -1,20 +1,26 @@
-"""Search store benchmark: ingest, HNSW build, k-NN latency and recall, against NumPy and FAISS baselines.
+"""Search store benchmark: ingest, HNSW build, size, memory, k-NN latency and recall per vector type, against
+NumPy and FAISS baselines.
 
-For each size x dimension: clustered synthetic unit vectors are bulk-ingested (binary COPY, through
-`Store.add_items` / `Store.add_embeddings`), the model's HNSW index is built, and held-out queries run
-through `Store.search` (the code the CLI uses). ef_search is raised until recall@k against exact
-search reaches the target. Baselines measured in the same run: exact NumPy brute force (the recall
-reference), pgvector's exact scan, an in-process FAISS HNSW index with the same m / ef_construction,
-and pgvector's per-row binary COPY. Last, the exact all-against-all top-k over the vectors.
+For each size x dimension, clustered synthetic unit vectors (a mixture of Gaussians, ~100 points a cluster:
+closer to real embeddings than plain Gaussian noise, which is HNSW's pessimistic case) are drawn once; for each
+vector type (`vector` float32, `halfvec` float16, `binary` quantization re-ranked on float32) a fresh database
+gets them bulk-ingested (binary COPY, through `Store.add_items` / `Store.add_embeddings`), the model's HNSW
+index is built, table and index sizes and the PostgreSQL server's memory are read, and held-out queries run
+through `Store.search` (the code the CLI uses). ef_search is raised until recall@k against exact search
+reaches the target. Baselines measured in the same run: exact NumPy brute force (the recall reference),
+pgvector's exact scan, the first vector type (the named baseline of the ratios), an in-process FAISS HNSW
+index with the same m / ef_construction, and pgvector's per-row binary COPY. Last, the exact all-against-all
+top-k over the vectors.
 
-    python benchmarks/search.py                                   # modest default: 20k x 384
-    python benchmarks/search.py --sizes 100000 1000000 --dims 384 768
+    python benchmarks/search.py                                   # modest default: 20k x 384, vector
+    python benchmarks/search.py --sizes 1000000 --vector-types vector halfvec binary --all-against-all 0
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -27,9 +33,11 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from signclip.evaluation.ranking import symmetric_top_k
+from signclip.store import knn
 from signclip.store.embedded_postgres import EmbeddedPostgres
 from signclip.store.pgbinary import encode_id_vector_rows
 from signclip.store.store import Store
+from signclip.store.vector_types import VECTOR_TYPES, vector_type
 
 MODEL = "bench"
 
@@ -42,12 +50,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--recall-target", type=float, default=0.95)
     parser.add_argument(
-        "--ef-search", type=int, nargs="+", default=[20, 40, 64, 100, 128, 160, 200, 250, 300, 400, 600]
+        "--ef-search", type=int, nargs="+", default=[20, 40, 64, 100, 128, 160, 200, 250, 300, 400, 600, 800, 1000]
+    )
+    parser.add_argument(
+        "--vector-types",
+        nargs="+",
+        default=["vector"],
+        choices=list(VECTOR_TYPES),
+        help="vector types to store the vectors as, each in its own database; the first is the ratios' baseline",
     )
     parser.add_argument("--m", type=int, default=16)
     parser.add_argument("--ef-construction", type=int, default=64)
     parser.add_argument("--exact-queries", type=int, default=20, help="queries for pgvector's exact scan (20)")
-    parser.add_argument("--all-against-all", type=int, default=None, help="items for the all-against-all run")
+    parser.add_argument(
+        "--all-against-all", type=int, default=None, help="items for the all-against-all run (0: skip it)"
+    )
     parser.add_argument("--database-url", help="benchmark on this server (default: a temporary embedded one)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     return parser.parse_args()
@@ -135,42 +152,64 @@ def raw_copy_seconds(connection: psycopg.Connection, vectors: np.ndarray) -> tup
     return encoded, per_row
 
 
-def benchmark(server_url: str, count: int, dim: int, args: argparse.Namespace) -> dict:
-    vectors, labels = clustered_unit_vectors(count + args.queries, dim, seed=count + dim)
-    vectors, queries = vectors[:count], vectors[count:]
+def server_memory_mb(connection: psycopg.Connection) -> dict:
+    """The PostgreSQL server's memory (postmaster and every child process; the server must run on this machine):
+    the sum of RSS (counts shared buffers once per process that touched them) and of PSS (shared pages split
+    between the processes: what the server really holds), and this connection's backend's RSS, in MiB."""
+    import psutil
+
+    backend = psutil.Process(connection.execute("SELECT pg_backend_pid()").fetchone()[0])
+    postmaster = backend.parent()
+    processes = [postmaster, *postmaster.children(recursive=True)]
+    infos = [process.memory_full_info() for process in processes]
+    return {
+        "server_rss_mb": sum(info.rss for info in infos) / 2**20,
+        "server_pss_mb": sum(info.pss for info in infos) / 2**20,
+        "backend_rss_mb": backend.memory_info().rss / 2**20,
+        "server_processes": len(processes),
+    }
+
+
+def type_figures(
+    server_url: str, kind: str, vectors: np.ndarray, labels: np.ndarray, queries: np.ndarray, truth: np.ndarray, args
+) -> dict:
+    """Ingest, build, size, memory and queries for the vectors stored as vector type `kind`, in a fresh database."""
+    count, dim = vectors.shape
     name = f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
-    figures: dict = {
-        "vectors": count,
-        "dim": dim,
-        "queries": args.queries,
-        "k": args.k,
-        "m": args.m,
-        "ef_construction": args.ef_construction,
-    }
+    figures: dict = {"vector_type": kind}
     try:
         with Store.open(make_conninfo(server_url, dbname=name)) as store:
+            store.use_vector_type("bench", kind)
             rows = [{"id": str(i), "pose_path": f"synthetic/{i}.pose", "gloss": f"c{labels[i]}"} for i in range(count)]
             started = time.perf_counter()
             ids = store.add_items("bench", rows, batch_size=50_000)
             figures["items_ingest_s"] = time.perf_counter() - started
             assert ids[0] == 1 and ids[-1] == count  # positions = item id - 1
+            del rows
             started = time.perf_counter()
             store.add_embeddings(MODEL, ids, vectors, batch_size=50_000)
             figures["copy_vectors_s"] = time.perf_counter() - started
-            sample = vectors[: min(count, 50_000)]
-            figures["raw_copy_rows"] = len(sample)
-            figures["raw_copy_s"], figures["raw_copy_per_row_s"] = raw_copy_seconds(store.connection, sample)
-            graph_bytes = count * (4 * dim + 16 * args.m + 64)
+            if kind == args.vector_types[0]:
+                sample = vectors[: min(count, 50_000)]
+                figures["raw_copy_rows"] = len(sample)
+                figures["raw_copy_s"], figures["raw_copy_per_row_s"] = raw_copy_seconds(store.connection, sample)
+            index_bytes_per_dim = 1 / 8 if vector_type(kind).quantized else vector_type(kind).bytes_per_dim
+            graph_bytes = count * (index_bytes_per_dim * dim + 16 * args.m + 64)
             memory = f"{max(1, int(np.ceil(1.3 * graph_bytes / 2**30)))}GB"
             started = time.perf_counter()
             store.build_index(MODEL, m=args.m, ef_construction=args.ef_construction, maintenance_work_mem=memory)
             figures["hnsw_build_s"] = time.perf_counter() - started
             figures["maintenance_work_mem"] = memory
+            index = knn.index_name(store.model(MODEL).id, "cosine", kind)
+            figures["table_mb"], figures["index_mb"] = (
+                value / 2**20
+                for value in store.connection.execute(
+                    "SELECT pg_table_size('embeddings'), pg_relation_size(%s)", [index]
+                ).fetchone()
+            )
 
-            truth, numpy_seconds = exact_top_k(vectors, queries, args.k)
-            figures["numpy_p50_ms"], figures["numpy_p99_ms"] = percentiles_ms(numpy_seconds)
             exact_found, exact_seconds = pg_queries(store, queries[: args.exact_queries], args.k, exact=True)
             figures["pg_exact_recall"] = recall(exact_found, truth[: args.exact_queries], args.k)
             figures["pg_exact_p50_ms"], figures["pg_exact_p99_ms"] = percentiles_ms(exact_seconds)
@@ -184,10 +223,33 @@ def benchmark(server_url: str, count: int, dim: int, args: argparse.Namespace) -
             ef, figures["pg_recall"], seconds, figures["pg_sweep"] = tune(args.ef_search, args.recall_target, pg_at)
             figures["pg_ef_search"] = ef
             figures["pg_p50_ms"], figures["pg_p99_ms"] = percentiles_ms(seconds)
+            figures |= server_memory_mb(store.connection)
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return figures
+
+
+def benchmark(server_url: str, count: int, dim: int, args: argparse.Namespace) -> dict:
+    """Every figure of one size x dimension: the NumPy reference, each vector type, then FAISS."""
+    vectors, labels = clustered_unit_vectors(count + args.queries, dim, seed=count + dim)
+    vectors, queries = vectors[:count], vectors[count:]
+    figures: dict = {
+        "vectors": count,
+        "dim": dim,
+        "queries": args.queries,
+        "k": args.k,
+        "m": args.m,
+        "ef_construction": args.ef_construction,
+        "load_average_at_start": os.getloadavg()[0],
+    }
+    truth, numpy_seconds = exact_top_k(vectors, queries, args.k)
+    figures["numpy_p50_ms"], figures["numpy_p99_ms"] = percentiles_ms(numpy_seconds)
+    figures["types"] = [
+        type_figures(server_url, kind, vectors, labels[:count], queries, truth, args) for kind in args.vector_types
+    ]
     figures |= faiss_figures(vectors, queries, truth, args)
+    figures["load_average_at_end"] = os.getloadavg()[0]
     return figures
 
 
@@ -230,37 +292,52 @@ def all_against_all(count: int, dim: int, k: int) -> dict:
 
 
 def print_figures(figures: dict) -> None:
-    n, d = figures["vectors"], figures["dim"]
-    rate = n / figures["copy_vectors_s"]
-    raw_rate = figures["raw_copy_rows"] / figures["raw_copy_s"]
-    baseline_rate = figures["raw_copy_rows"] / figures["raw_copy_per_row_s"]
+    """Print one size x dimension's figures: ingest and build per type, then one row per k-NN method."""
+    n, d, types = figures["vectors"], figures["dim"], figures["types"]
+    base = types[0]
     print(f"\n== {n:,} x {d} ({figures['queries']} held-out queries, k={figures['k']}) ==")
-    print(f"ingest items (text COPY + upsert): {figures['items_ingest_s']:.1f} s")
-    seconds = figures["copy_vectors_s"]
-    print(f"ingest vectors (Store.add_embeddings: binary COPY + upsert): {seconds:.1f} s = {rate:,.0f} rows/s")
     print(
-        f"raw binary COPY of {figures['raw_copy_rows']:,} rows: NumPy-encoded {raw_rate:,.0f} rows/s vs per-row "
-        f"write_row baseline {baseline_rate:,.0f} rows/s (x{raw_rate / baseline_rate:.1f})"
+        f"load average {figures['load_average_at_start']:.1f} at start, {figures['load_average_at_end']:.1f} at end; "
+        f"HNSW m {figures['m']}, ef_construction {figures['ef_construction']}"
     )
-    print(
-        f"HNSW build (m {figures['m']}, ef_construction {figures['ef_construction']}, "
-        f"maintenance_work_mem {figures['maintenance_work_mem']}): "
-        f"{figures['hnsw_build_s']:.1f} s; FAISS HNSW build {figures['faiss_build_s']:.1f} s "
-        f"(x{figures['hnsw_build_s'] / figures['faiss_build_s']:.1f})"
-    )
-    print(f"ef_search sweep (ef, recall@k): pgvector {figures['pg_sweep']}; FAISS {figures['faiss_sweep']}")
-    rows = [
-        ("NumPy exact (baseline)", 1.0, "numpy"),
-        ("pgvector exact scan", figures["pg_exact_recall"], "pg_exact"),
-        (f"pgvector HNSW ef_search {figures['pg_ef_search']}", figures["pg_recall"], "pg"),
-        (f"FAISS HNSW efSearch {figures['faiss_ef_search']}", figures["faiss_recall"], "faiss"),
-    ]
-    print(f"{'k-NN query':<34}{'recall@k':>9}{'p50 ms':>9}{'p99 ms':>9}{'p50 / NumPy':>13}{'p50 / FAISS':>13}")
-    for label, found_recall, key in rows:
-        p50, p99 = figures[f"{key}_p50_ms"], figures[f"{key}_p99_ms"]
+    if "raw_copy_s" in base:
+        raw_rate = base["raw_copy_rows"] / base["raw_copy_s"]
+        baseline_rate = base["raw_copy_rows"] / base["raw_copy_per_row_s"]
         print(
-            f"{label:<34}{found_recall:>9.3f}{p50:>9.2f}{p99:>9.2f}"
-            f"{p50 / figures['numpy_p50_ms']:>13.2f}{p50 / figures['faiss_p50_ms']:>13.2f}"
+            f"raw binary COPY of {base['raw_copy_rows']:,} rows: NumPy-encoded {raw_rate:,.0f} rows/s vs per-row "
+            f"write_row baseline {baseline_rate:,.0f} rows/s (x{raw_rate / baseline_rate:.1f})"
+        )
+    print(
+        f"{'vector type':<10}{'items s':>9}{'vectors s':>10}{'rows/s':>9}{'build s':>9}{'work_mem':>9}"
+        f"{'table MiB':>10}{'index MiB':>10}{'RSS MiB':>9}{'PSS MiB':>9}{'build/base':>11}{'index/base':>11}"
+    )
+    for t in types:
+        print(
+            f"{t['vector_type']:<10}{t['items_ingest_s']:>9.1f}{t['copy_vectors_s']:>10.1f}"
+            f"{n / t['copy_vectors_s']:>9,.0f}{t['hnsw_build_s']:>9.1f}{t['maintenance_work_mem']:>9}"
+            f"{t['table_mb']:>10,.0f}{t['index_mb']:>10,.0f}{t['server_rss_mb']:>9,.0f}{t['server_pss_mb']:>9,.0f}"
+            f"{t['hnsw_build_s'] / base['hnsw_build_s']:>11.2f}{t['index_mb'] / base['index_mb']:>11.2f}"
+        )
+    print(f"FAISS HNSW build {figures['faiss_build_s']:.1f} s (in process, float32)")
+    for t in types:
+        print(f"ef_search sweep (ef, recall@k), {t['vector_type']}: {t['pg_sweep']}")
+    print(f"ef_search sweep (ef, recall@k), FAISS: {figures['faiss_sweep']}")
+    rows = [("NumPy exact (reference)", 1.0, figures["numpy_p50_ms"], figures["numpy_p99_ms"])]
+    for t in types:
+        rows.append(
+            (f"{t['vector_type']} exact scan", t["pg_exact_recall"], t["pg_exact_p50_ms"], t["pg_exact_p99_ms"])
+        )
+    for t in types:
+        label = f"{t['vector_type']} HNSW ef {t['pg_ef_search']}"
+        rows.append((label, t["pg_recall"], t["pg_p50_ms"], t["pg_p99_ms"]))
+    faiss_row = (f"FAISS HNSW efSearch {figures['faiss_ef_search']}", figures["faiss_recall"])
+    rows.append((*faiss_row, figures["faiss_p50_ms"], figures["faiss_p99_ms"]))
+    base_label = f"p50 / {base['vector_type']}"
+    print(f"{'k-NN query':<30}{'recall@k':>9}{'p50 ms':>9}{'p99 ms':>9}{base_label:>15}{'p50 / FAISS':>13}")
+    for label, found_recall, p50, p99 in rows:
+        print(
+            f"{label:<30}{found_recall:>9.3f}{p50:>9.2f}{p99:>9.2f}"
+            f"{p50 / base['pg_p50_ms']:>15.2f}{p50 / figures['faiss_p50_ms']:>13.2f}"
         )
 
 
@@ -282,13 +359,14 @@ def main() -> None:
         if home is not None:
             EmbeddedPostgres(home).stop()
             shutil.rmtree(home, ignore_errors=True)
-    aaa_count = args.all_against_all or min(max(args.sizes), 100_000)
-    aaa = all_against_all(aaa_count, args.dims[0], args.k)
-    results["all_against_all"] = aaa
-    print(
-        f"\nall-against-all exact top-{aaa['k']} over {aaa['vectors']:,} x {aaa['dim']} "
-        f"(symmetric blocked matrix products): {aaa['seconds']:.1f} s"
-    )
+    aaa_count = min(max(args.sizes), 100_000) if args.all_against_all is None else args.all_against_all
+    if aaa_count:
+        aaa = all_against_all(aaa_count, args.dims[0], args.k)
+        results["all_against_all"] = aaa
+        print(
+            f"\nall-against-all exact top-{aaa['k']} over {aaa['vectors']:,} x {aaa['dim']} "
+            f"(symmetric blocked matrix products): {aaa['seconds']:.1f} s"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -47,7 +47,7 @@ def test_index_search_evaluate_and_remove(environment, gloss_folder, tiny_text_m
     code, out, _ = run(capsys, *add)
     assert code == 0 and "16 already embedded" in out
     code, out, _ = run(capsys, "index", "list")
-    assert out.strip() == "demo\t16 items\tembeddings: search-test: 16"
+    assert out.strip() == "demo\t16 items\tembeddings: search-test: 16\tvectors: vector"
 
     query = sorted(gloss_folder.rglob("*.pose"))[0]
     code, out, _ = run(
@@ -194,3 +194,32 @@ def test_without_a_model_the_training_free_index_searches_by_example_and_reranks
     code, out, err = run(capsys, *evaluate)
     assert code == 0 and "DTW (brute force)" in out and "pose-dtw index + DTW re-rank" in out
     assert json.loads((environment / "c" / "comparison.json").read_text())["queries"] == 16
+
+
+def test_search_writes_its_hits_as_csv_and_as_elan_files(environment, gloss_folder, tiny_text_model, capsys):
+    import csv
+
+    from signclip.data.eaf import read_eaf
+
+    model = str(save_tiny_model(environment, tiny_text_model, "search-test", 32))
+    assert run(capsys, "index", "add", "--dataset", "demo", str(gloss_folder), "--model", model)[0] == 0
+    query = sorted(gloss_folder.rglob("*.pose"))[0]
+    search = ["search", "--dataset", "demo", "--pose", str(query), "--model", model, "-k", "3"]
+    code, _, err = run(capsys, *search, "-o", str(environment / "hits.xlsx"))
+    assert code == 1 and "use .csv or .eaf" in err and not (environment / "hits.xlsx").exists()
+
+    code, out, err = run(capsys, *search, "-o", str(environment / "hits.csv"))
+    assert code == 0 and f"wrote {environment / 'hits.csv'}" in err
+    rows = list(csv.DictReader((environment / "hits.csv").open()))
+    printed = [line.split()[2] for line in out.splitlines()]  # rank, distance, gloss, ...
+    assert [row["gloss"] for row in rows] == printed and rows[0]["recording"] == rows[0]["key"]  # a whole item
+    assert rows[0]["recording"].endswith(query.stem)
+    assert [row["rank"] for row in rows] == ["1", "2", "3"] and rows[0]["start_ms"] == ""
+
+    code, _, err = run(capsys, *search, "-o", str(environment / "hits.eaf"))
+    written = sorted(environment.glob("hits-*.eaf"))
+    assert code == 0 and len(written) == 3  # three whole recordings: one file each
+    tiers, media = read_eaf(environment / f"hits-{rows[0]['recording']}.eaf")
+    (annotation,) = tiers["SEARCH"]
+    assert annotation.value.startswith(f"example {query.name} (rank 1, score 1.000")
+    assert annotation.start_ms == 0 and annotation.end_ms > 500 and media == [str(query)]  # spans the pose

@@ -1,4 +1,5 @@
-"""A bad `index add --segment` request writes nothing at all: not a pose, not a row, not a folder.
+"""A bad `index add` request writes nothing at all (not a pose, not a row, not a folder), and `--vector-type` is kept
+and switched.
 
 Its manifest names a real video, so a request checked after extraction would leave a pose file behind
 (as it once did: `--dataset ../etc` wrote SIGNCLIP_HOME/etc/long15.pose before refusing the name).
@@ -13,7 +14,10 @@ import pytest
 from embedders import save_tiny_model
 
 from signclip.cli import main
+from signclip.data.manifest import read_manifest
+from signclip.search.request import IndexOptions, validate_index_request
 from signclip.store.store import Store
+from signclip.store.vector_types import UnknownVectorTypeError
 
 pytestmark = pytest.mark.slow  # loads a (tiny) SignCLIP model
 
@@ -30,6 +34,7 @@ def tree(folder: Path) -> list[str]:
         ("../../seg-escape", [], "id,video_path", "dataset name '../../seg-escape' is not allowed"),
         ("talks", ["--segmenter", "no-such-segmenter"], "id,video_path", "unknown segmenter 'no-such-segmenter'"),
         ("talks", [], "id,gloss", "rows without pose_path or video_path"),
+        ("talks", ["--vector-type", "float16"], "id,video_path", "unknown vector type 'float16'; choose one of"),
     ],
 )
 def test_a_bad_segment_request_writes_nothing(
@@ -50,3 +55,38 @@ def test_a_bad_segment_request_writes_nothing(
     assert tree(tmp_path / "work") == before  # no pose file, no poses folder, nothing beside the home
     with Store.open(database_url, home=home) as store:
         assert store.list_datasets() == []  # no row
+
+
+def test_an_unknown_vector_type_is_refused_by_the_request_check(embedder, synthetic_manifest):
+    table = read_manifest(synthetic_manifest)
+    with pytest.raises(UnknownVectorTypeError, match=r"unknown vector type 'float16'; choose one of vector, halfvec"):
+        validate_index_request("signs", table, embedder, IndexOptions(vector_type="float16"))
+    request = validate_index_request("signs", table, embedder, IndexOptions(vector_type="halfvec"))
+    assert request.options.vector_type == "halfvec"
+
+
+def test_index_add_keeps_the_vector_type_and_a_rerun_with_another_converts(
+    database_url, tmp_path, monkeypatch, synthetic_manifest, capsys
+):
+    monkeypatch.setenv("SIGNCLIP_HOME", str(tmp_path / "home"))
+    add = ["index", "add", "--dataset", "signs", "--manifest", str(synthetic_manifest), "--workers", "1"]
+    add += ["--database-url", database_url]
+    listing = ["index", "list", "--database-url", database_url]
+    assert main([*add, "--vector-type", "halfvec"]) == 0
+    assert "embedded 16 now" in capsys.readouterr().out
+    assert main(listing) == 0
+    assert capsys.readouterr().out.strip().endswith("\tvectors: halfvec")
+    assert main([*add, "--vector-type", "binary"]) == 0
+    captured = capsys.readouterr()
+    assert "converted 16 stored vectors to binary" in captured.err and "16 already embedded" in captured.out
+    assert main([*add]) == 0  # no --vector-type: the dataset keeps its type
+    assert main([*add, "--vector-type", "float16"]) == 1
+    assert "unknown vector type 'float16'; choose one of vector, halfvec, binary" in capsys.readouterr().err
+    assert main(listing) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert line.startswith("signs\t16 items\tembeddings: ") and line.endswith(": 16\tvectors: binary")
+    with Store.open(database_url, home=tmp_path / "home") as store:
+        (model,) = store.dataset_models("signs")
+        assert store.has_index(model, kind="binary") and not store.has_index(model, kind="halfvec")
+        ids, vectors = store.vectors("signs", model)
+        assert store.search("signs", model, vectors[4], k=1, exact=False)[0].item_id == ids[4]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -75,3 +76,27 @@ def test_a_stale_client_of_a_crashed_process_does_not_keep_the_server_up(home: P
     server._write_clients([crashed.pid, *server.status().clients])  # as if that process had died holding one
     server.release()
     assert not server.status().running
+
+
+def test_every_store_command_reaches_a_second_server_through_database_url(
+    home: Path, database_url: str, synthetic_manifest: Path, monkeypatch, capsys
+):
+    monkeypatch.setenv("DATABASE_URL", database_url)  # the default store: a database of the session's server
+    monkeypatch.setenv("SIGNCLIP_HOME", str(home / "signclip-home"))
+    server = EmbeddedPostgres(home)
+    second = server.acquire()  # another PostgreSQL server, in its own data folder and on its own port
+    try:
+        common = ["--database-url", second]
+        add = ["index", "add", "--dataset", "far", "--manifest", str(synthetic_manifest), "--vector-type", "halfvec"]
+        assert main([*add, *common]) == 0
+        capsys.readouterr()
+        assert main(["index", "list", *common]) == 0
+        assert "far\t16 items\tembeddings: pose-dtw: 16\tvectors: halfvec" in capsys.readouterr().out
+        query = str(next(synthetic_manifest.parent.rglob("*.pose")))
+        assert main(["search", "--dataset", "far", "--pose", query, "-k", "3", "--json", *common]) == 0
+        assert len(json.loads(capsys.readouterr().out)) == 3
+        assert main(["index", "list"]) == 0  # the default store never saw it
+        assert "far" not in capsys.readouterr().out
+        assert main(["index", "remove", "--dataset", "far", *common]) == 0
+    finally:
+        server.release()

@@ -234,3 +234,26 @@ def _plan(store: Store, query, vector) -> str:
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+def test_a_recordings_segments_come_in_time_order_through_their_index(store: Store):
+    segments = [
+        {"id": f"talk-{i}", "pose_path": "/poses/talk.pose", "video_path": "/videos/talk.mp4", "gloss": f"G{i}"}
+        | {"start_ms": 1000 * (5 - i), "end_ms": 1000 * (5 - i) + 500}
+        for i in range(5)
+    ]
+    store.add_items("talks", [*segments, *rows(20, prefix="other")])
+    dataset_id = store.dataset_id("talks")
+    items = store.recording_items(dataset_id, "/poses/talk.pose", "/videos/talk.mp4")
+    assert [item.start_ms for item in items] == [1000, 2000, 3000, 4000, 5000]
+    assert [item.key for item in store.recording_items(dataset_id, "/poses/talk.pose", "/videos/talk.mp4", 2)] == [
+        "talk-4",
+        "talk-3",
+    ]
+    with store.connection.transaction():
+        store.connection.execute("SET LOCAL enable_seqscan = off")
+        plan = store.connection.execute(
+            "EXPLAIN SELECT * FROM items WHERE dataset_id = %s AND pose_path = %s ORDER BY start_ms",
+            [dataset_id, "/poses/talk.pose"],
+        ).fetchall()
+    assert "items_dataset_pose_path" in "\n".join(row[0] for row in plan)

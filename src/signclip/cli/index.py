@@ -1,6 +1,8 @@
 """Store commands: `signclip db` (the embedded PostgreSQL) and `signclip index` (datasets: add, load, list, remove).
 
-The store is `$DATABASE_URL` when set, else the embedded server in `$SIGNCLIP_HOME/postgres`.
+The store is `--database-url`, else `$DATABASE_URL` when set, else the embedded server in
+`$SIGNCLIP_HOME/postgres`. A dataset's vectors are stored as `--vector-type` (vector, halfvec or binary; see
+signclip.store.vector_types), chosen at `index add` or `load-embeddings` and shown by `index list`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,16 @@ import sys
 from pathlib import Path
 
 from signclip.cli.engine import add_engine_arguments, ray_options
-from signclip.cli.wording import warn
+from signclip.cli.wording import DATABASE_URL_HELP, warn
 from signclip.errors import SignclipError
 from signclip.model.config import TRAINING_FREE_MODELS
+from signclip.store.vector_types import VECTOR_TYPES
+
+VECTOR_TYPE_HELP = (
+    f"how the dataset's vectors are stored: {', '.join(VECTOR_TYPES)} (float32; float16, half the memory; an "
+    "HNSW index of the binary quantization re-ranked on float32). Default: the dataset's type, 'vector' for a new "
+    "one; another type converts the stored vectors"
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,6 +72,8 @@ def _register_index(subparsers: argparse._SubParsersAction) -> None:
     )
     add.add_argument("--segmenter", help="with --segment: dgs-2023 (default), motion, motion-boston or a tagger DIR")
     add.add_argument("--level", choices=["sign", "sentence"], help="with --segment: the segments to index (sign)")
+    add.add_argument("--vector-type", metavar="TYPE", help=VECTOR_TYPE_HELP)
+    add.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
     add_engine_arguments(add)
     add.set_defaults(func=run_index_add, parser=add)
     load = commands.add_parser(
@@ -74,11 +85,15 @@ def _register_index(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--model", help="the model's directory or name, stored so that search can load it")
     load.add_argument("--maintenance-work-mem", default="1GB", help="PostgreSQL memory for the index build")
     load.add_argument("--parallel-workers", type=int, default=2, help="parallel workers for the index build")
+    load.add_argument("--vector-type", metavar="TYPE", help=VECTOR_TYPE_HELP)
+    load.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
     load.set_defaults(func=run_load_embeddings)
-    listing = commands.add_parser("list", help="list the datasets with their item and embedding counts")
+    listing = commands.add_parser("list", help="list the datasets with their items, embeddings and vector type")
+    listing.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
     listing.set_defaults(func=run_index_list)
     remove = commands.add_parser("remove", help="delete a dataset with its items and embeddings")
     remove.add_argument("--dataset", required=True)
+    remove.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
     remove.set_defaults(func=run_index_remove)
 
 
@@ -111,7 +126,7 @@ def run_index_add(args: argparse.Namespace) -> int:
     """Run `signclip index add`: read the folder or manifest, check the request, index it, print the report."""
     import signclip
     from signclip.model.identity import untrained_warning
-    from signclip.search.request import IndexOptions, validate_index_request
+    from signclip.search.request import IndexOptions, check_against_store, validate_index_request
     from signclip.search.service import index_items
     from signclip.search.sources import read_source, without_gloss_note
     from signclip.store.store import Store
@@ -125,6 +140,7 @@ def run_index_add(args: argparse.Namespace) -> int:
         poses_dir=args.poses_dir,
         model_source=_model_source(args.model),
         segment=args.segment,
+        vector_type=args.vector_type,
         **{name: value for name, value in (("segmenter", args.segmenter), ("level", args.level)) if value},
     )
     manifest = read_source(args.folder, args.manifest, args.spoken_language, args.signed_language)
@@ -137,9 +153,13 @@ def run_index_add(args: argparse.Namespace) -> int:
             f"note: indexing with {model.name!r}, the training-free pose index: search by a pose or a video; text "
             "search needs a trained or converted model (signclip train CONFIG, or signclip convert-mmpt)"
         )
-    with Store.open() as store:
+    with Store.open(args.database_url) as store:
         engine = _engine(args, store, request.dataset)
         try:
+            if options.vector_type is not None:
+                check_against_store(store, request)  # a refused model converts nothing
+                converted = store.use_vector_type(request.dataset, options.vector_type)
+                _say_converted(converted, request.dataset, options.vector_type)
             report = index_items(store, request, engine)
         except (SignclipError, KeyboardInterrupt):
             print(_stopped_note(store, args.dataset, model.name, len(manifest)), file=sys.stderr)
@@ -165,8 +185,13 @@ def run_load_embeddings(args: argparse.Namespace) -> int:
     from signclip.search.sources import read_source
     from signclip.store.bulk import load_embeddings
     from signclip.store.store import Store
+    from signclip.store.vector_types import vector_type
 
-    with Store.open() as store:
+    if args.vector_type is not None:
+        vector_type(args.vector_type)  # an unknown type is refused before the store is opened
+    with Store.open(args.database_url) as store:
+        if args.vector_type is not None:
+            _say_converted(store.use_vector_type(args.dataset, args.vector_type), args.dataset, args.vector_type)
         if args.manifest:
             store.add_items(args.dataset, read_source(None, args.manifest, None, None))
         report = load_embeddings(
@@ -180,6 +205,12 @@ def run_load_embeddings(args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     return 0
+
+
+def _say_converted(converted: int, dataset: str, vector_type: str) -> None:
+    """Print how many stored vectors a vector type switch converted (nothing when none were)."""
+    if converted:
+        print(f"dataset {dataset!r}: converted {converted} stored vectors to {vector_type}", file=sys.stderr)
 
 
 def _model_source(model: str) -> str:
@@ -200,16 +231,16 @@ def _stopped_note(store, dataset: str, model: str, total: int) -> str:
 
 
 def run_index_list(args: argparse.Namespace) -> int:
-    """Run `signclip index list`: each dataset with its item and embedding counts."""
+    """Run `signclip index list`: each dataset with its item and embedding counts and its vector type."""
     from signclip.store.store import Store
 
-    with Store.open() as store:
+    with Store.open(args.database_url) as store:
         datasets = store.list_datasets()
     if not datasets:
         print("no datasets indexed yet (signclip index add --dataset NAME FOLDER)")
     for dataset in datasets:
         models = ", ".join(f"{name}: {count}" for name, count in sorted(dataset.embeddings.items())) or "none"
-        print(f"{dataset.name}\t{dataset.items} items\tembeddings: {models}")
+        print(f"{dataset.name}\t{dataset.items} items\tembeddings: {models}\tvectors: {dataset.vector_type}")
     return 0
 
 
@@ -217,7 +248,7 @@ def run_index_remove(args: argparse.Namespace) -> int:
     """Run `signclip index remove`: delete a dataset."""
     from signclip.store.store import Store
 
-    with Store.open() as store:
+    with Store.open(args.database_url) as store:
         removed = store.remove_dataset(args.dataset)
     print(f"removed dataset {args.dataset!r} ({removed} items)")
     return 0

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from signclip.cli.wording import warn
+from signclip.cli.wording import DATABASE_URL_HELP, warn
 from signclip.errors import SignclipError
 from signclip.search.rerank import DEFAULT_CANDIDATES
 
@@ -59,6 +59,14 @@ def _register_search(subparsers: argparse._SubParsersAction) -> None:
         help="with --rerank dtw and a learned model: the weight of DTW (default: the one kept for the dataset)",
     )
     search.add_argument("--json", action="store_true", help="print the results as JSON")
+    search.add_argument(
+        "-o",
+        "--output",
+        metavar="HITS.csv|HITS.eaf",
+        help="also write the hits: a CSV (recording, start_ms, end_ms, score, gloss), or an ELAN file per "
+        "recording with a SEARCH tier",
+    )
+    search.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
     search.set_defaults(func=run_search, parser=search)
     commands = search.add_subparsers(dest="search_command", metavar="COMMAND")
     evaluate = commands.add_parser("evaluate", help="all-against-all retrieval: each item queries the rest")
@@ -81,6 +89,7 @@ def _register_search(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--queries", metavar="SPLIT", help="with --rerank: the items of SPLIT query the others")
     evaluate.add_argument("--folds", type=int, default=5, help="with --rerank: cross-fitting folds (5)")
     evaluate.add_argument("-o", "--out-dir", help="output folder (default: outputs/search-evaluate/DATASET-METHOD)")
+    evaluate.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
     evaluate.set_defaults(func=run_evaluate)
 
 
@@ -98,11 +107,19 @@ def parse_where(values: list[str]) -> dict[str, list[str]]:
     return where
 
 
+def query_label(args: argparse.Namespace) -> str:
+    """The query as an exported hit names it: the text, or the example's file name."""
+    if args.text is not None:
+        return args.text
+    return f"example {Path(args.pose or args.video).name}"
+
+
 def run_search(args: argparse.Namespace) -> int:
     """Run `signclip search`: rank the dataset by a text, pose or video query and print the hits."""
     import signclip
     from signclip.model.identity import untrained_warning
     from signclip.poses.io import read_any_pose
+    from signclip.search.exports import answer_hits, check_export_path, write_hits
     from signclip.search.models import choose_model
     from signclip.search.rerank import Rerank
     from signclip.search.service import Query, search
@@ -111,7 +128,8 @@ def run_search(args: argparse.Namespace) -> int:
     if args.dataset is None or (args.text, args.pose, args.video) == (None, None, None):
         args.parser.error("give --dataset and one of --text, --pose or --video (or use `signclip search evaluate`)")
     where = parse_where(args.where)
-    with Store.open() as store:
+    output = check_export_path(args.output) if args.output else None  # a bad suffix fails before the search
+    with Store.open(args.database_url) as store:
         model_name = choose_model(store, args.dataset, args.model)  # fails before the model loads
         model = signclip.load_model(model_name)
         warn(untrained_warning(model))
@@ -122,6 +140,10 @@ def run_search(args: argparse.Namespace) -> int:
         answer = search(
             store, model, args.dataset, query, k=args.k, where=where, exact=args.exact or None, rerank=rerank
         )
+        if output is not None and answer.results:
+            hits = answer_hits(answer, store.metric_of(answer.model))
+            for path in write_hits(store, hits, query_label(args), output):
+                print(f"wrote {path}", file=sys.stderr)
     if answer.kind == "text" and query.prompt:
         print(f"prompt: {answer.prompt}", file=sys.stderr)
     if answer.reranked is not None:
@@ -159,7 +181,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     out_dir = Path(args.out_dir or Path("outputs") / "search-evaluate" / f"{args.dataset}-{method}")
     if args.rerank:
         return _run_comparison(args, out_dir)
-    with Store.open() as store:
+    with Store.open(args.database_url) as store:
         model = None if args.method == "dtw" else choose_model_name(store, args.dataset, args.model)
         evaluation = evaluate_dataset(store, args.dataset, model, k=args.k, method=args.method, metric=args.metric)
     paths = write_report(evaluation, out_dir)
@@ -183,7 +205,7 @@ def _run_comparison(args: argparse.Namespace, out_dir: Path) -> int:
     from signclip.search.rerank import compare_and_keep
     from signclip.store.store import Store
 
-    with Store.open() as store:
+    with Store.open(args.database_url) as store:
         model = choose_model_name(store, args.dataset, args.model)
         comparison, kept = compare_and_keep(store, args.dataset, model, args.candidates, args.queries, args.folds)
     out_dir.mkdir(parents=True, exist_ok=True)

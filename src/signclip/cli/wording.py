@@ -7,6 +7,8 @@ import sys
 
 from signclip.errors import SignclipError
 
+DATABASE_URL_HELP = "PostgreSQL URL (default $DATABASE_URL, else the embedded server)"
+
 
 def warn(message: str | None) -> None:
     """Print a warning or note to stderr (nothing for None)."""

@@ -30,6 +30,7 @@ from signclip.store.errors import DimensionMismatchError, UnknownModelError
 from signclip.store.items import check_dataset_name
 from signclip.store.knn import HNSW_MAX_DIM
 from signclip.store.store import Store
+from signclip.store.vector_types import vector_type
 
 
 class PoseEmbedder(Protocol):
@@ -54,7 +55,9 @@ class IndexOptions:
     before writing any (a bad row raises, the store is left as it was); `model_source` (the model's
     directory or registered name) is stored with a new model so that a later search can load it. With
     `segment`, each row is a recording and every `level` segment that `segmenter` finds in it becomes an
-    item (see segmenting.py).
+    item (see segmenting.py). `vector_type` ("vector", "halfvec" or "binary", see store/vector_types.py)
+    is how the dataset's vectors are stored: None keeps the dataset's type ("vector" for a new one);
+    another type than the stored one converts its vectors (`Store.use_vector_type`).
     """
 
     batch_size: int = 64
@@ -67,6 +70,7 @@ class IndexOptions:
     segment: bool = False
     segmenter: str = DEFAULT_SEGMENTER
     level: str = "sign"
+    vector_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +130,9 @@ def validate_index_request(
 ) -> IndexRequest:
     """Check a whole index request; returns it as an IndexRequest, having written nothing.
 
-    Raises InvalidDatasetNameError, ConfigError (an option, the segmenter or the level), ManifestError
-    (columns, ids, rows without a pose or video) or DimensionMismatchError (a size no store holds).
+    Raises InvalidDatasetNameError, ConfigError (an option, the segmenter or the level),
+    UnknownVectorTypeError, ManifestError (columns, ids, rows without a pose or video) or
+    DimensionMismatchError (a size no store holds).
     """
     options = options or IndexOptions()
     check_dataset_name(dataset)
@@ -135,6 +140,8 @@ def validate_index_request(
         raise ConfigError(f"batch size must be at least 1, got {options.batch_size}")
     if options.workers is not None and options.workers < 1:
         raise ConfigError(f"workers must be at least 1, got {options.workers}")
+    if options.vector_type is not None:
+        vector_type(options.vector_type)
     rows = normalize_manifest(table, source="recordings" if options.segment else f"dataset {dataset}")
     segmentation = _segmentation(options) if options.segment else None
     index_model = IndexModel(model, options.model_source, model_fingerprint(model))

@@ -10,10 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from signclip.store.errors import StoreError
 from signclip.store.pgbinary import encode_id_vector_rows
+from signclip.store.vector_types import HALFVEC_MAX, VECTOR_TYPES, column_values_sql, type_columns_sql
 
 ITEM_COLUMNS = [
     "external_key",
@@ -63,10 +65,19 @@ _ITEM_IDS = (
     "SELECT i.id FROM item_staging s JOIN items i ON i.dataset_id = %s AND i.external_key = s.external_key"
     " ORDER BY s.position"
 )
-_UPSERT_EMBEDDINGS = (
-    "INSERT INTO embeddings (item_id, dataset_id, model_id, vector)"
-    " SELECT s.item_id, i.dataset_id, %s, s.vector FROM embedding_staging s JOIN items i ON i.id = s.item_id"
-    " ON CONFLICT (model_id, item_id) DO UPDATE SET vector = excluded.vector"
+# Each vector goes to the column of its dataset's vector type (the others NULL). FOR SHARE waits for a type
+# switch in progress (which locks the dataset row first) and then reads the new type.
+_UPSERT_EMBEDDINGS = sql.SQL(
+    "INSERT INTO embeddings (item_id, dataset_id, model_id, {columns})"
+    " SELECT s.item_id, i.dataset_id, %s, {values} FROM embedding_staging s JOIN items i ON i.id = s.item_id"
+    " JOIN datasets d ON d.id = i.dataset_id FOR SHARE OF d"
+    " ON CONFLICT (model_id, item_id) DO UPDATE SET {updates}"
+).format(
+    columns=type_columns_sql(),
+    values=column_values_sql(sql.SQL("s.vector"), sql.SQL("d.vector_type")),
+    updates=sql.SQL(", ").join(
+        sql.SQL("{0} = excluded.{0}").format(sql.Identifier(t.column)) for t in VECTOR_TYPES.values()
+    ),
 )
 
 
@@ -103,12 +114,19 @@ def upsert_items(connection: psycopg.Connection, dataset_id: int, batch: pd.Data
 def upsert_embeddings(
     connection: psycopg.Connection, model_id: int, model_name: str, item_ids: np.ndarray, vectors: np.ndarray
 ) -> None:
-    """Upsert one batch of vectors (N, D) for item ids (N,) by binary COPY, in one transaction."""
+    """Upsert one batch of vectors (N, D) for item ids (N,) by binary COPY, in one transaction; each is stored
+    as its dataset's vector type (float32 sent, cast to halfvec by the server for a halfvec dataset)."""
     connection.execute(_CREATE_EMBEDDING_STAGING)
     with connection.transaction(), connection.cursor() as cursor:
         with cursor.copy("COPY embedding_staging (item_id, vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
             copy.write(encode_id_vector_rows(item_ids, vectors))
-        written = cursor.execute(_UPSERT_EMBEDDINGS, [model_id]).rowcount
+        try:
+            written = cursor.execute(_UPSERT_EMBEDDINGS, [model_id]).rowcount
+        except psycopg.errors.NumericValueOutOfRange:
+            raise StoreError(
+                f"model {model_name!r}: a vector has a value beyond +-{HALFVEC_MAX:g}, which a halfvec dataset "
+                "(float16) cannot hold; nothing of this batch was stored (store the dataset as vector)"
+            ) from None
         if written != len(item_ids):
             raise StoreError(
                 f"model {model_name!r}: {len(item_ids) - written} of {len(item_ids)} item ids are not in the "

@@ -123,23 +123,26 @@ def item_columns() -> list[str]:
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """A dataset's name, item count and embedding count per model name."""
+    """A dataset's name, item count, embedding count per model name, and vector type (vector_types.py)."""
 
     name: str
     items: int
     embeddings: dict[str, int]
+    vector_type: str = "vector"
 
 
 @dataclass(frozen=True)
 class DatasetState:
     """A dataset as one lookup finds it: its id, name and version (raised by every change of its items or
-    embeddings, so what is derived from the dataset can be cached under it). Store methods that take a
-    dataset name take this too, and then do not look the name up again."""
+    embeddings, so what is derived from the dataset can be cached under it) and vector type (a switch raises
+    the version too). Store methods that take a dataset name take this too, and then do not look the name up
+    again."""
 
     id: int
     name: str
     version: int
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+    vector_type: str = "vector"
 
 
 @dataclass(frozen=True)

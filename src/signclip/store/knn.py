@@ -1,9 +1,12 @@
 """The SQL of nearest-neighbour search and of the per-model HNSW indexes.
 
-Per-model HNSW: all embeddings share one table with an untyped `vector` column; each (model, metric)
-gets a partial expression index `USING hnsw ((vector::vector(DIM)) OPS) WHERE model_id = ID`. A query
-repeats that cast and the model id as a literal (not a parameter, so cached generic plans still match
-the partial index); the same query without the cast (`vector <=> q`) matches no index: the exact scan.
+Per-model HNSW: all embeddings share one table with an untyped column per vector type (vector_types.py);
+each (model, metric, vector type) gets a partial expression index, e.g. `USING hnsw ((vector::vector(DIM))
+vector_cosine_ops) WHERE model_id = ID`, `((vector_half::halfvec(DIM)) halfvec_cosine_ops)`, or for the
+binary type `((binary_quantize(vector_binary)::bit(DIM)) bit_hamming_ops)`, whose candidates are re-ranked
+on the float32 column. A query repeats that expression and the model id as a literal (not a parameter, so
+cached generic plans still match the partial index); the same query over the bare column (`vector <=> q`)
+matches no index: the exact scan.
 """
 
 from __future__ import annotations
@@ -14,17 +17,21 @@ import numpy as np
 from psycopg import sql
 
 from signclip.store.errors import DimensionMismatchError, StoreError
+from signclip.store.vector_types import VectorType, vector_type
 
-METRICS = {"cosine": ("<=>", "vector_cosine_ops"), "l2": ("<->", "vector_l2_ops")}
+METRICS = {"cosine": ("<=>", "cosine_ops"), "l2": ("<->", "l2_ops")}  # operator, operator class (after TYPE_)
+HAMMING = ("<~>", "bit_hamming_ops")  # the binary type's index
 FILTER_COLUMNS = ("gloss", "signer", "text", "spoken_language", "signed_language", "split")
 HNSW_MAX_DIM = 2000  # pgvector's limit for HNSW over `vector`
 
 
-def metric_sql(metric: str) -> tuple[str, str]:
-    """Return (distance operator, operator class) of `metric`; StoreError for an unknown one."""
+def metric_sql(metric: str, kind: str | VectorType = "vector") -> tuple[str, str]:
+    """Return (distance operator, operator class over the column of vector type `kind`) of `metric`; StoreError
+    for an unknown metric."""
     if metric not in METRICS:
         raise StoreError(f"unknown metric {metric!r}; use one of {sorted(METRICS)}")
-    return METRICS[metric]
+    operator, operator_class = METRICS[metric]
+    return operator, f"{vector_type(kind).sql_type}_{operator_class}"
 
 
 def checked_query(vector: np.ndarray, dim: int, model: str, k: int, metric: str) -> np.ndarray:
@@ -42,20 +49,38 @@ def checked_query(vector: np.ndarray, dim: int, model: str, k: int, metric: str)
     return query
 
 
-def index_name(model_id: int, metric: str) -> str:
-    """Return the name of a model's HNSW index for `metric`."""
-    return f"embeddings_hnsw_model{model_id}_{metric}"
+def index_name(model_id: int, metric: str, kind: str | VectorType = "vector") -> str:
+    """Return the name of a model's HNSW index for `metric` over vectors of type `kind` (the binary type's
+    Hamming index serves every metric)."""
+    kind = vector_type(kind)
+    if kind.quantized:
+        return f"embeddings_hnsw_model{model_id}_{kind.name}"
+    suffix = "" if kind.name == "vector" else f"_{kind.name}"  # the name the indexes had before vector types
+    return f"embeddings_hnsw_model{model_id}_{metric}{suffix}"
 
 
-def create_index_sql(model_id: int, dim: int, metric: str, m: int, ef_construction: int) -> sql.Composed:
-    """Return CREATE INDEX for the partial HNSW index of one model and metric."""
-    _, operator_class = metric_sql(metric)
+def indexed_sql(kind: str | VectorType, dim: int, alias: str | None = None) -> sql.Composed:
+    """The expression a type's HNSW index is built over: the column cast to its type and size (`vector(D)`,
+    `halfvec(D)`), or for the binary type `binary_quantize(column)::bit(D)`."""
+    kind = vector_type(kind)
+    column = sql.Identifier(*filter(None, [alias, kind.column]))
+    if kind.quantized:
+        return sql.SQL("binary_quantize({})::bit({})").format(column, sql.Literal(int(dim)))
+    return sql.SQL("{}::{}({})").format(column, sql.Identifier(kind.sql_type), sql.Literal(int(dim)))
+
+
+def create_index_sql(
+    model_id: int, dim: int, metric: str, m: int, ef_construction: int, kind: str | VectorType = "vector"
+) -> sql.Composed:
+    """Return CREATE INDEX for the partial HNSW index of one model, metric and vector type."""
+    kind = vector_type(kind)
+    operator_class = HAMMING[1] if kind.quantized else metric_sql(metric, kind)[1]
     return sql.SQL(
-        "CREATE INDEX IF NOT EXISTS {name} ON embeddings USING hnsw ((vector::vector({dim})) {ops})"
+        "CREATE INDEX IF NOT EXISTS {name} ON embeddings USING hnsw (({expression}) {ops})"
         " WITH (m = {m}, ef_construction = {ef}) WHERE model_id = {model_id}"
     ).format(
-        name=sql.Identifier(index_name(model_id, metric)),
-        dim=sql.Literal(int(dim)),
+        name=sql.Identifier(index_name(model_id, metric, kind)),
+        expression=indexed_sql(kind, dim),
         ops=sql.SQL(operator_class),
         m=sql.Literal(int(m)),
         ef=sql.Literal(int(ef_construction)),
@@ -93,29 +118,53 @@ def knn_sql(
     metric: str,
     where: Mapping[str, str | Sequence[str]],
     exact: bool,
+    kind: str | VectorType = "vector",
+    candidates: int | None = None,
 ) -> sql.Composed:
     """Return the k-nearest query (parameter `q`, the query vector): rows (distance, item_id), nearest first
-    (ties by item id)."""
-    operator, _ = metric_sql(metric)
-    vector = sql.SQL("e.vector") if exact else sql.SQL("e.vector::vector({})").format(sql.Literal(int(dim)))
+    (ties by item id), over the column of the dataset's vector type `kind`.
+
+    Exact: the bare column, scanned. Approximate: the type's index expression (`indexed_sql`); for the binary
+    type the index's `candidates` nearest by Hamming distance (default `k`) are re-ranked by `metric` on the
+    float32 vectors.
+    """
+    kind = vector_type(kind)
+    operator, _ = metric_sql(metric, kind)
+    column = sql.Identifier("e", kind.column)
+    query = sql.SQL("%(q)s::{}").format(sql.Identifier(kind.sql_type))
     join = sql.SQL("")
     if where:
         join = sql.SQL("JOIN items i ON i.id = e.item_id AND i.dataset_id = {}").format(sql.Literal(int(dataset_id)))
-    return sql.SQL(
-        "WITH nearest AS MATERIALIZED ("
-        " SELECT e.item_id, {vector} {op} %(q)s AS distance FROM embeddings e {join}"
-        " WHERE e.model_id = {model_id} AND e.dataset_id = {dataset_id} {item_filter}"
-        " ORDER BY {vector} {op} %(q)s LIMIT {k})"
-        " SELECT n.distance, n.item_id FROM nearest n ORDER BY n.distance, n.item_id"
-    ).format(
-        vector=vector,
-        op=sql.SQL(operator),
+    scope = sql.SQL("FROM embeddings e {join} WHERE e.model_id = {model_id} AND e.dataset_id = {dataset_id} {where}")
+    scope = scope.format(
         join=join,
         model_id=sql.Literal(int(model_id)),
         dataset_id=sql.Literal(int(dataset_id)),
-        item_filter=item_filter_sql(where),
-        k=sql.Literal(int(k)),
+        where=item_filter_sql(where),
     )
+    if exact or not kind.quantized:
+        if not exact:
+            column = indexed_sql(kind, dim, "e")
+            query = sql.SQL("%(q)s::{}({})").format(sql.Identifier(kind.sql_type), sql.Literal(int(dim)))
+        nearest = sql.SQL("SELECT e.item_id, {column} {op} {q} AS distance {scope} ORDER BY {column} {op} {q}")
+        nearest = nearest.format(column=column, op=sql.SQL(operator), q=query, scope=scope)
+    else:
+        nearest = sql.SQL(
+            "SELECT c.item_id, c.{column} {op} %(q)s AS distance FROM ("
+            " SELECT e.item_id, e.{column} {scope} ORDER BY {indexed} {hamming} binary_quantize(%(q)s::vector)"
+            " LIMIT {candidates}) c ORDER BY c.{column} {op} %(q)s"
+        ).format(
+            column=sql.Identifier(kind.column),
+            op=sql.SQL(operator),
+            scope=scope,
+            indexed=indexed_sql(kind, dim, "e"),
+            hamming=sql.SQL(HAMMING[0]),
+            candidates=sql.Literal(int(max(candidates or k, k))),
+        )
+    return sql.SQL(
+        "WITH nearest AS MATERIALIZED ({nearest} LIMIT {k})"
+        " SELECT n.distance, n.item_id FROM nearest n ORDER BY n.distance, n.item_id"
+    ).format(nearest=nearest, k=sql.Literal(int(k)))
 
 
 def item_select_sql(columns: Sequence[str]) -> sql.Composed:

@@ -1,7 +1,9 @@
 """Versioned schema migrations: numbered SQL files in `signclip/search/migrations`, applied in order once.
 
 `schema_migrations` records each applied version; migrations run in one transaction under an advisory
-lock, so two processes opening a fresh database at the same time apply them once.
+lock, so two processes opening a fresh database at the same time apply them once. A read-only server (a
+streaming replica serving search load, or `default_transaction_read_only`) is only checked: it must already
+have every migration, applied on its primary.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import psycopg
+
+from signclip.store.errors import StoreError
 
 MIGRATION_LOCK = 7_301_905_114  # pg_advisory_xact_lock key: any constant unique to signclip
 FILE_PATTERN = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -37,7 +41,18 @@ def available_migrations() -> list[Migration]:
 
 
 def apply_migrations(connection: psycopg.Connection) -> list[int]:
-    """Apply the migrations this database lacks; returns the versions applied now (empty when up to date)."""
+    """Apply the migrations this database lacks; returns the versions applied now (empty when up to date).
+
+    On a read-only server nothing is written: StoreError unless its schema is already up to date.
+    """
+    if connection.execute("SHOW transaction_read_only").fetchone()[0] == "on":
+        found, latest = schema_version(connection), available_migrations()[-1].version
+        if found < latest:
+            raise StoreError(
+                f"the server is read-only (a replica?) and its signclip schema is at version {found}, not "
+                f"{latest}: open the store on the primary once to migrate it"
+            )
+        return []
     applied_now = []
     with connection.transaction():
         connection.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from signclip.store.vector_types import full_vector_sql
+
 LIST_DATASETS = (
     "SELECT d.name, (SELECT count(*) FROM items i WHERE i.dataset_id = d.id),"
     " coalesce((SELECT jsonb_object_agg(m.name, c.n) FROM (SELECT model_id, count(*) AS n"
     "   FROM embeddings e WHERE e.dataset_id = d.id GROUP BY model_id) c"
-    "   JOIN models m ON m.id = c.model_id), '{}')"
+    "   JOIN models m ON m.id = c.model_id), '{}'), d.vector_type"
     " FROM datasets d ORDER BY d.name"
 )
 DATASET_MODELS = (
@@ -27,7 +29,8 @@ NOT_EMBEDDED_BY = sql.SQL(
 
 
 def copy_vectors_sql(model_id: int, dataset_id: int, limit: int | None) -> sql.Composed:
-    """COPY TO STDOUT (binary) of a dataset's (item_id, vector) rows of one model, by item id; with `limit`, at
+    """COPY TO STDOUT (binary) of a dataset's (item_id, float32 vector) rows of one model (whatever the dataset's
+    vector type), by item id; with `limit`, at
     most that many, a fixed pseudo-random choice (by a hash of the item id)."""
     chosen = sql.SQL("")
     if limit is not None:
@@ -36,6 +39,6 @@ def copy_vectors_sql(model_id: int, dataset_id: int, limit: int | None) -> sql.C
             " ORDER BY hashint8(item_id) LIMIT {})"
         ).format(sql.Literal(model_id), sql.Literal(dataset_id), sql.Literal(int(limit)))
     return sql.SQL(
-        "COPY (SELECT item_id, vector FROM embeddings WHERE model_id = {} AND dataset_id = {}{} ORDER BY item_id)"
+        "COPY (SELECT item_id, {} FROM embeddings WHERE model_id = {} AND dataset_id = {}{} ORDER BY item_id)"
         " TO STDOUT (FORMAT BINARY)"
-    ).format(sql.Literal(model_id), sql.Literal(dataset_id), chosen)
+    ).format(full_vector_sql(), sql.Literal(model_id), sql.Literal(dataset_id), chosen)

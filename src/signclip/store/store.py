@@ -1,9 +1,11 @@
 """The search store: datasets, models, items and embeddings in PostgreSQL + pgvector.
 
-Per-model HNSW: all embeddings live in one table with an untyped `vector` column; each (model, metric)
-gets a *partial expression index* `USING hnsw ((vector::vector(DIM)) OPS) WHERE model_id = ID`. Queries
-repeat the same cast and the model id as a literal so the planner matches that index; the same query
-without the cast (`vector <=> q`) matches no index and is the exact search (SQL in `knn`). Ingest goes
+Per-model HNSW: all embeddings live in one table with an untyped column per vector type (a dataset's
+type: float32 `vector`, float16 `halfvec`, or `binary` quantization re-ranked on float32; vector_types.py);
+each (model, metric, type) gets a *partial expression index* such as `USING hnsw ((vector::vector(DIM))
+OPS) WHERE model_id = ID`. Queries repeat the same expression and the model id as a literal so the planner
+matches that index; the same query over the bare column (`vector <=> q`) matches no index and is the
+exact search (SQL in `knn`; indexes and types in `indexes`). Ingest goes
 through COPY into session staging tables, one transaction per batch, upserting by (dataset, manifest id)
 (`ingest`). Schema versions are numbered SQL files applied by `schema.apply_migrations`.
 """
@@ -26,9 +28,8 @@ from signclip.data.manifest import normalize_manifest
 from signclip.store import knn, statements
 from signclip.store.connect import connect
 from signclip.store.embedded_postgres import EmbeddedPostgres
-from signclip.store.errors import (
-    UnknownDatasetError,
-)
+from signclip.store.errors import UnknownDatasetError
+from signclip.store.indexes import StoreIndexes
 from signclip.store.ingest import ITEM_COLUMNS, check_vectors, upsert_embeddings, upsert_items
 from signclip.store.items import (
     DatasetInfo,
@@ -41,13 +42,15 @@ from signclip.store.items import (
 )
 from signclip.store.models import StoreModels
 from signclip.store.pgbinary import decode_id_vector_rows
+from signclip.store.recordings import StoreRecordings
 from signclip.store.sequences import StoreSequences
+from signclip.store.vector_types import DEFAULT_VECTOR_TYPE
 
 EXACT_SEARCH_LIMIT = 10_000  # filtered searches over at most this many items are exact
 MAX_EF_SEARCH = 1000  # pgvector's largest hnsw.ef_search
 
 
-class Store(StoreModels, StoreSequences):
+class Store(StoreModels, StoreSequences, StoreRecordings, StoreIndexes):
     """A connection to the search database (not thread-safe: open one Store per thread or process)."""
 
     def __init__(
@@ -63,6 +66,7 @@ class Store(StoreModels, StoreSequences):
         self._ef_search = None
         self._models: dict[str, ModelInfo] = {}  # models are never changed or removed once stored
         self._indexes: set[str] = set()  # HNSW indexes known to exist
+        self._new_dataset_types: dict[str, str] = {}  # vector types chosen for datasets not created yet
         self.set_ef_search(ef_search)
 
     @classmethod
@@ -109,9 +113,9 @@ class Store(StoreModels, StoreSequences):
     # ------------------------------------------------------------------ datasets and models
 
     def list_datasets(self) -> list[DatasetInfo]:
-        """Return every dataset with its item count and embedding counts per model, sorted by name."""
+        """Return every dataset with its item count, embedding counts per model and vector type, sorted by name."""
         rows = self.connection.execute(statements.LIST_DATASETS).fetchall()
-        return [DatasetInfo(name, items, dict(counts)) for name, items, counts in rows]
+        return [DatasetInfo(name, items, dict(counts), kind) for name, items, counts, kind in rows]
 
     def dataset_models(self, dataset: str | DatasetState) -> dict[str, int]:
         """Return {model name: embedding count} of the models that embedded `dataset`'s items."""
@@ -151,7 +155,8 @@ class Store(StoreModels, StoreSequences):
         segment times) changed, the item's embeddings are dropped so the next index run recomputes them.
         An extra `metadata` column of dicts is stored as JSON. One transaction per batch. The rows are
         normalized (`normalize_manifest`) unless `normalized` says the caller already did (the indexing
-        stages normalize a request once, when they validate it).
+        stages normalize a request once, when they validate it). A new dataset gets the vector type chosen
+        by `use_vector_type`, else "vector".
         """
         check_dataset_name(dataset)
         table = pd.DataFrame(rows) if not isinstance(rows, pd.DataFrame) else rows
@@ -161,9 +166,9 @@ class Store(StoreModels, StoreSequences):
             table = normalize_manifest(table, source=f"dataset {dataset}")
         table = table.assign(metadata=metadata).rename(columns={"id": "external_key"})[ITEM_COLUMNS]
         dataset_id = self.connection.execute(
-            "INSERT INTO datasets (name) VALUES (%s) ON CONFLICT (name) DO UPDATE SET name = excluded.name"
-            " RETURNING id",
-            [dataset],
+            "INSERT INTO datasets (name, vector_type) VALUES (%s, %s)"
+            " ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
+            [dataset, self._new_dataset_types.get(dataset, DEFAULT_VECTOR_TYPE)],
         ).fetchone()[0]
         ids = [
             upsert_items(self.connection, dataset_id, table.iloc[start : start + batch_size])
@@ -176,7 +181,8 @@ class Store(StoreModels, StoreSequences):
     ) -> int:
         """Store `vectors` (N, D) float32 for `item_ids` (N,) under `model` (registered with D if new).
 
-        Re-adding an item's embedding replaces it. One transaction per batch; returns the rows written.
+        Re-adding an item's embedding replaces it. Each vector is stored as its item's dataset's vector type.
+        One transaction per batch; returns the rows written.
         """
         item_ids, vectors = check_vectors(model, item_ids, vectors)
         model_info = self.register_model(model, vectors.shape[1])
@@ -231,48 +237,6 @@ class Store(StoreModels, StoreSequences):
 
     # ------------------------------------------------------------------ indexes and search
 
-    def build_index(
-        self,
-        model: str,
-        metric: str | None = None,
-        m: int = 16,
-        ef_construction: int = 64,
-        maintenance_work_mem: str = "1GB",
-        parallel_workers: int = 2,
-    ) -> bool:
-        """Create the HNSW index of `model` for `metric` (default: the model's, see `metric_of`) if missing;
-        returns True when it was built now.
-
-        Build settings (`m`, `ef_construction`) matter only at build time; `maintenance_work_mem` should
-        hold the whole graph (about N x (4 D + 8 m) bytes) for a fast build.
-        """
-        model_info, metric = self.model(model), metric or self.metric_of(model)
-        if self.has_index(model, metric):
-            return False
-        self.connection.execute(sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(maintenance_work_mem)))
-        self.connection.execute(
-            sql.SQL("SET max_parallel_maintenance_workers = {}").format(sql.Literal(int(parallel_workers)))
-        )
-        self.connection.execute(knn.create_index_sql(model_info.id, model_info.dim, metric, m, ef_construction))
-        self.connection.execute("ANALYZE embeddings")
-        return True
-
-    def has_index(self, model: str, metric: str | None = None) -> bool:
-        """Return whether `model` has an HNSW index for `metric` (default: the model's)."""
-        metric = metric or self.metric_of(model)
-        knn.metric_sql(metric)
-        name = knn.index_name(self.model(model).id, metric)
-        if name not in self._indexes and self.connection.execute("SELECT to_regclass(%s)", [name]).fetchone()[0]:
-            self._indexes.add(name)
-        return name in self._indexes
-
-    def drop_index(self, model: str, metric: str | None = None) -> None:
-        """Drop `model`'s HNSW index for `metric` (default: the model's) if it exists (before a bulk load;
-        build_index makes it again)."""
-        name = knn.index_name(self.model(model).id, metric or self.metric_of(model))
-        self.connection.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)))
-        self._indexes.discard(name)
-
     def search(
         self,
         dataset: str | DatasetState,
@@ -306,22 +270,28 @@ class Store(StoreModels, StoreSequences):
         metric: str | None = None,
         exact: bool | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """`search`'s hits as arrays alone: item ids (k,) int64 and distances (k,) float64, nearest first."""
-        dataset_id, model_info, metric = self.dataset_id(dataset), self.model(model), metric or self.metric_of(model)
+        """`search`'s hits as arrays alone: item ids (k,) int64 and distances (k,) float64, nearest first.
+
+        Through the index of the dataset's vector type; a binary dataset's index yields `ef_search` candidates
+        (at least k), re-ranked by `metric` on the float32 vectors.
+        """
+        state = dataset if isinstance(dataset, DatasetState) else self.dataset_state(dataset)
+        dataset_id, model_info, metric = state.id, self.model(model), metric or self.metric_of(model)
         query_vector = knn.checked_query(vector, model_info.dim, model, k, metric)
         where = dict(where or {})
         knn.item_filter_sql(where)  # validates the filter before any decision
         if exact is None:
-            exact = not self.has_index(model, metric)
+            exact = not self.has_index(model, metric, state.vector_type)
             if not exact and where:
                 exact = self._count_items(dataset_id, where) <= EXACT_SEARCH_LIMIT
         ef_search = self._ef_search
-        if not exact:  # HNSW yields at most ef_search candidates (pgvector allows up to MAX_EF_SEARCH)
-            self.set_ef_search(min(max(ef_search, k), MAX_EF_SEARCH))
+        candidates = min(max(ef_search, k), MAX_EF_SEARCH)  # what HNSW yields (and the binary type re-ranks)
+        if not exact:
+            self.set_ef_search(candidates)
         try:
-            rows = self._knn(dataset_id, model_info, query_vector, k, metric, where, exact)
+            rows = self._knn(state, model_info, query_vector, k, metric, where, exact, candidates)
             if not exact and len(rows) < k and self._count_items(dataset_id, where) > len(rows):
-                rows = self._knn(dataset_id, model_info, query_vector, k, metric, where, exact=True)
+                rows = self._knn(state, model_info, query_vector, k, metric, where, True, candidates)
         finally:
             self.set_ef_search(ef_search)
         return np.array([row[1] for row in rows], dtype=np.int64), np.array([row[0] for row in rows], dtype=float)
@@ -338,14 +308,14 @@ class Store(StoreModels, StoreSequences):
     # ------------------------------------------------------------------ internals
 
     def dataset_state(self, name: str) -> DatasetState:
-        """Return dataset `name`'s id, version and metadata (one query); raises UnknownDatasetError naming the
-        datasets there are."""
-        query = "SELECT id, version, metadata FROM datasets WHERE name = %s"
+        """Return dataset `name`'s id, version, metadata and vector type (one query); raises UnknownDatasetError
+        naming the datasets there are."""
+        query = "SELECT id, version, metadata, vector_type FROM datasets WHERE name = %s"
         row = self.connection.execute(query, [name]).fetchone()
         if row is None:
             known = ", ".join(d.name for d in self.list_datasets()) or "none"
             raise UnknownDatasetError(f"no dataset named {name!r} in the store (datasets there: {known})")
-        return DatasetState(int(row[0]), name, int(row[1]), dict(row[2]))
+        return DatasetState(int(row[0]), name, int(row[1]), dict(row[2]), row[3])
 
     def set_dataset_metadata(self, dataset: str, key: str, value: Any) -> None:
         """Set `metadata[key] = value` (JSON) on the dataset (e.g. the re-ranking choice per model)."""
@@ -368,13 +338,14 @@ class Store(StoreModels, StoreSequences):
 
     def _knn(
         self,
-        dataset_id: int,
+        dataset: DatasetState,
         model: ModelInfo,
         vector: np.ndarray,
         k: int,
         metric: str,
         where: Mapping[str, Any],
         exact: bool,
+        candidates: int,
     ) -> list[tuple[float, int]]:
-        query = knn.knn_sql(dataset_id, model.id, model.dim, k, metric, where, exact)
+        query = knn.knn_sql(dataset.id, model.id, model.dim, k, metric, where, exact, dataset.vector_type, candidates)
         return self.connection.execute(query, {"q": vector}).fetchall()
