@@ -1,20 +1,24 @@
-"""Load on the HTTP API over loopback: N concurrent clients for T seconds against embed/text and search.
+"""Load on the HTTP API over loopback: 1, 4, 8 and 16 concurrent clients embedding poses and texts and
+searching, against a server with dynamic batching (its defaults) and one without (`--max-batch 1`).
 
 Sets up everything itself in a temporary folder: a synthetic dataset indexed with an untrained model
-into an embedded PostgreSQL, then `signclip serve` in a subprocess on a free 127.0.0.1 port. For each
-endpoint it prints requests/s, p50/p99 latency and the error count (which must be zero) for one client
-and for N clients, as ratios against the named baseline: the same work called in-process through the
-library (`model.embed_texts`; `service.search` with its relevance cue and a search cache, as the server
-calls it), sequentially, in this run (what HTTP, JSON and the server add or win back by concurrency).
+into an embedded PostgreSQL, then two `signclip serve` subprocesses on free 127.0.0.1 ports, one batching
+and one not. For each endpoint it prints requests/s, p50/p99 latency and the error count (which must be
+zero) per client count and server, as ratios against the named baseline: the same work called in-process
+through the library, sequentially, in this run (decoding the base64 pose and `model.embed_poses`;
+`model.embed_texts`; `service.search` with its relevance cue and a search cache, as the server calls it);
+then batching over no batching at each client count, and N clients over one client of the same server.
 Phases run in interleaved rounds, so background load on a shared machine skews them alike.
 
-    python benchmarks/api_load.py --clients 8 --seconds 6 --rounds 3
+    python benchmarks/api_load.py --clients 1 4 8 16 --seconds 4 --rounds 2
+
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import itertools
 import os
 import socket
@@ -52,13 +56,9 @@ class Run:
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
 
-    def line(self, baseline: Run | None) -> str:
+    def line(self) -> str:
         p50, p99 = (np.percentile(self.latencies, q) * 1000 for q in (50, 99)) if self.latencies else (0.0, 0.0)
-        ratio = f"{self.rate / baseline.rate:5.2f}x" if baseline and baseline.rate else "  base"
-        return (
-            f"{self.name:<34} {self.rate:8.1f} req/s  {ratio}  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
-            f"errors {self.errors}"
-        )
+        return f"{self.name:<40} {self.rate:8.1f} req/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  errors {self.errors}"
 
 
 def free_port() -> int:
@@ -132,9 +132,9 @@ def prepare(folder: Path, model_spec: str, glosses: int, signers: int, repetitio
     return model_dir, home
 
 
-def start_server(model_dir: Path, home: Path, port: int) -> subprocess.Popen:
+def start_server(model_dir: Path, home: Path, port: int, extra: list[str]) -> subprocess.Popen:
     command = [sys.executable, "-m", "signclip.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--model", str(model_dir), "--home", str(home)]
+    command += ["--model", str(model_dir), "--home", str(home), *extra]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -149,11 +149,81 @@ def start_server(model_dir: Path, home: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("signclip serve did not become healthy in 180 s")
 
 
+SERVERS = {"batching": [], "no batching": ["--max-batch", "1"]}
+
+
+def phases(model, store, cache) -> list[tuple[str, str, Callable[[int], dict], Callable[[int], object]]]:
+    """(name, path, request body of call i, the same work in-process for call i) of each endpoint measured."""
+    from signclip.data.synthetic import synthetic_pose
+    from signclip.poses.io import pose_from_bytes, pose_to_bytes
+    from signclip.search import service
+
+    poses = [
+        base64.b64encode(pose_to_bytes(synthetic_pose(gloss=i % 10, signer=i % 4, seed=i))).decode() for i in range(32)
+    ]
+
+    def word(i: int) -> str:
+        return f"{WORDS[i % len(WORDS)]} {i}"
+
+    return [
+        (
+            "embed/pose",
+            "/api/embed/pose",
+            lambda i: {"pose": poses[i % len(poses)]},
+            lambda i: model.embed_poses([pose_from_bytes(base64.b64decode(poses[i % len(poses)]))]),
+        ),
+        (
+            "embed/text",
+            "/api/embed/text",
+            lambda i: {"text": f"<en> <ase> {word(i)}"},
+            lambda i: model.embed_texts([f"<en> <ase> {word(i)}"]),
+        ),
+        (
+            "search (text, k=10)",
+            "/api/search",
+            lambda i: {"dataset": "synthetic", "text": word(i), "k": 10},
+            lambda i: service.search(store, model, "synthetic", service.Query(text=word(i)), cache=cache),
+        ),
+    ]
+
+
+def measure_phase(name, path, make_body, library_call, bases: dict[str, str], args) -> dict[tuple[str, int], Run]:
+    """The library baseline and every (server, clients) run of one phase, over interleaved rounds."""
+    share = args.seconds / args.rounds
+    runs = {("library", 1): Run(f"{name}: library, in-process", 0.0)}
+    for server in bases:
+        for n in args.clients:
+            runs[(server, n)] = Run(f"{name}: {server}, {n} client{'s' if n > 1 else ''}", 0.0)
+    for _ in range(args.rounds):  # interleaved, so load from other processes hits all alike
+        runs[("library", 1)].add(baseline(name, library_call, share))
+        for (server, n), total in runs.items():
+            if server != "library":
+                total.add(asyncio.run(load(total.name, bases[server] + path, make_body, n, share)))
+    return runs
+
+
+def print_phase(runs: dict[tuple[str, int], Run], clients: list[int]) -> int:
+    """Print one phase's runs with their ratios; returns the failed requests."""
+    library = runs[("library", 1)]
+    print(f"{library.line()}  [baseline]")
+    for (server, n), run in runs.items():
+        if server == "library":
+            continue
+        ratios = [f"{run.rate / library.rate:5.2f}x library"]
+        if n != clients[0]:
+            ratios.append(f"{run.rate / runs[(server, clients[0])].rate:5.2f}x {clients[0]} client")
+        if server == "batching":
+            ratios.append(f"{run.rate / runs[('no batching', n)].rate:5.2f}x no batching")
+        print(f"{run.line()}  [{', '.join(ratios)}]")
+    return sum(run.errors for run in runs.values())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
-    parser.add_argument("--seconds", type=float, default=6.0, help="seconds per phase, all rounds (default 6)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per phase (default 3)")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8, 16], help="client counts (1 4 8 16)")
+    parser.add_argument("--seconds", type=float, default=4.0, help="seconds per run, all rounds (default 4)")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per phase (default 2)")
+    parser.add_argument("--phases", nargs="+", help="only the phases whose name starts with one of these")
     parser.add_argument("--model", default="signclip-small", help="model directory or registered name")
     parser.add_argument("--glosses", type=int, default=30)
     parser.add_argument("--signers", type=int, default=5)
@@ -161,7 +231,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from signclip.model.hub import load_model
-    from signclip.search import service
     from signclip.search.cache import SearchCache
     from signclip.store.store import Store
 
@@ -172,47 +241,24 @@ def main() -> None:
         model = load_model(model_dir)
         items = args.glosses * args.signers * args.repetitions
         print(f"model {model.name} ({model_dir}), dataset of {items} synthetic poses, {os.cpu_count()} CPUs")
-        port = free_port()
-        server = start_server(model_dir, home, port)
-        base = f"http://127.0.0.1:{port}"
+        servers, bases = [], {}
         try:
+            for name, extra in SERVERS.items():
+                port = free_port()
+                servers.append(start_server(model_dir, home, port, extra))
+                bases[name] = f"http://127.0.0.1:{port}"
+            failed = 0
             with Store.open(home=home) as store:
-                cache = SearchCache()  # the server keeps one too: the in-process call does the same work
-                phases = [
-                    (
-                        "embed/text",
-                        f"{base}/api/embed/text",
-                        lambda i: {"text": f"<en> <ase> {WORDS[i % len(WORDS)]} {i}"},
-                        lambda i: model.embed_texts([f"<en> <ase> {WORDS[i % len(WORDS)]} {i}"]),
-                    ),
-                    (
-                        "search (text, k=10)",
-                        f"{base}/api/search",
-                        lambda i: {"dataset": "synthetic", "text": f"{WORDS[i % len(WORDS)]} {i}", "k": 10},
-                        lambda i: service.search(
-                            store, model, "synthetic", service.Query(text=f"{WORDS[i % len(WORDS)]} {i}"), cache=cache
-                        ),
-                    ),
-                ]
-                for name, url, make_body, library_call in phases:
-                    share = args.seconds / args.rounds
-                    runs = [Run(f"{name}: library, in-process", 0.0)]
-                    runs += [Run(f"{name}: HTTP, {n} client{'s' if n > 1 else ''}", 0.0) for n in (1, args.clients)]
-                    for _ in range(args.rounds):  # interleaved, so load from other processes hits all alike
-                        measured = [baseline(runs[0].name, library_call, share)]
-                        measured += [
-                            asyncio.run(load(runs[i].name, url, make_body, n, share))
-                            for i, n in ((1, 1), (2, args.clients))
-                        ]
-                        for total, part in zip(runs, measured, strict=True):
-                            total.add(part)
-                    for run in runs:
-                        print(run.line(None if run is runs[0] else runs[0]))
-                    if runs[1].errors or runs[2].errors:
-                        raise SystemExit(f"{name}: {runs[1].errors + runs[2].errors} requests failed")
+                for phase in phases(model, store, SearchCache()):
+                    if args.phases and not phase[0].startswith(tuple(args.phases)):
+                        continue
+                    failed += print_phase(measure_phase(*phase, bases, args), args.clients)
+            if failed:
+                raise SystemExit(f"{failed} requests failed")
         finally:
-            server.terminate()
-            server.wait(timeout=60)
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=60)
 
 
 if __name__ == "__main__":

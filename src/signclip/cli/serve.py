@@ -7,6 +7,8 @@ import dataclasses
 import os
 import sys
 
+from signclip.cli.wording import DATABASE_URL_HELP
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the serve command to the CLI."""
@@ -29,10 +31,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--cors-origin", action="append", metavar="O", help="origin allowed to call the API from a browser; repeat"
     )
-    parser.add_argument("--database-url", help="PostgreSQL URL (default $DATABASE_URL, else the embedded server)")
+    parser.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
     parser.add_argument("--home", help="signclip data folder of the embedded server (default $SIGNCLIP_HOME)")
     parser.add_argument("--max-upload-mb", type=float, help="largest uploaded file, in MiB (default 50)")
     parser.add_argument("--request-timeout", type=float, metavar="SECONDS", help="time limit per request (120)")
+    parser.add_argument(
+        "--max-batch", type=int, metavar="N", help="most texts or poses in one shared forward pass (32; 1: no batching)"
+    )
+    parser.add_argument(
+        "--max-wait-ms", type=float, metavar="MS", help="how long a forward pass waits for more requests (2)"
+    )
     parser.set_defaults(func=run_serve)
 
 
@@ -57,6 +65,8 @@ def settings_from_args(args: argparse.Namespace):
         limits["max_upload_bytes"] = int(args.max_upload_mb * MIB)
         limits["max_request_bytes"] = max(settings.limits.max_request_bytes, limits["max_upload_bytes"] + MIB)
     settings.limits = dataclasses.replace(settings.limits, **{k: v for k, v in limits.items() if v is not None})
+    batching = {"max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms}
+    settings.batching = dataclasses.replace(settings.batching, **{k: v for k, v in batching.items() if v is not None})
     settings.validate("command line")
     return settings
 

@@ -56,7 +56,7 @@ class SearchModel(Protocol):
 
     def embed_texts(self, texts: list[str]) -> np.ndarray: ...
 
-    def embed_poses(self, poses: list, batch_size: int = 32) -> np.ndarray: ...
+    def embed_poses(self, poses: list) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def search(
         if training_free and query_dtw is not None:  # the index's vector is made of the same DTW features
             vector = model.features(query_dtw[0])
         else:
-            vector = model.embed_poses([answer.pose], batch_size=1)[0]
+            vector = model.embed_poses([answer.pose])[0]
         null_key = (state.id, state.version, model.name, "pose")
         null = cache.get(null_key, lambda: null_scores(_sample(store, state, model.name), metric=metric))
     vector = np.asarray(vector, dtype=np.float32)

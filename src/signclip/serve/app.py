@@ -21,6 +21,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signclip.errors import ConfigError, SignclipError
@@ -96,7 +97,8 @@ def load_models(settings: ServeSettings) -> ModelRegistry:
 
 
 def open_resources(settings: ServeSettings, models: ModelRegistry | None = None) -> Resources:
-    """Open the database pool and load the models unless given (blocking; once per process at start-up)."""
+    """Open the database pool, load the models unless given and start their batching (blocking; once per
+    process at start-up)."""
     stores = StorePool(
         settings.database_url or os.environ.get("DATABASE_URL") or None, settings.home, settings.store_connections
     )
@@ -105,6 +107,8 @@ def open_resources(settings: ServeSettings, models: ModelRegistry | None = None)
     except BaseException:
         stores.close()
         raise
+    for served in models.models:
+        served.start_batching(settings.batching)
     return Resources(models=models, stores=stores, extractor=PoseExtractor())
 
 
@@ -143,6 +147,13 @@ def create_app(settings: ServeSettings | None = None, models: ModelRegistry | No
         parts = [f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()]
         return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
 
+    @app.exception_handler(405)
+    async def method_not_allowed(request: Request, error: Exception) -> JSONResponse:
+        methods = allowed_methods(app, request.url.path)
+        headers = {"Allow": ", ".join(methods)}
+        detail = f"{request.method} is not allowed here; use {' or '.join(methods)}"
+        return JSONResponse({"detail": detail}, 405, headers)
+
     @app.exception_handler(psycopg.OperationalError)
     async def database_down(request: Request, error: psycopg.OperationalError) -> JSONResponse:
         return JSONResponse({"detail": f"the database is not reachable: {error}"}, status_code=503)
@@ -171,6 +182,16 @@ def create_app(settings: ServeSettings | None = None, models: ModelRegistry | No
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_request_bytes)
     return app
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method that the API documents at `path` (Starlette's 405 names only the first matching route's),
+    sorted; GET for a path outside the API (the page, its static files)."""
+    methods: set[str] = set()
+    for template, operations in app.openapi()["paths"].items():
+        if compile_path(template)[0].match(path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods) or ["GET"]
 
 
 def create_app_from_environment() -> FastAPI:

@@ -24,6 +24,7 @@ from pose_format import Pose
 
 from signclip.errors import SignclipError
 from signclip.search.cache import SearchCache
+from signclip.serve.batching import Batcher, BatchingSettings
 from signclip.store.embedded_postgres import EmbeddedPostgres, default_home
 from signclip.store.errors import StoreError
 from signclip.store.store import Store
@@ -53,6 +54,7 @@ class ServedModel:
     aliases: list[str]
     source: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    batcher: Batcher | None = None
 
     @property
     def name(self) -> str:
@@ -105,14 +107,45 @@ class ServedModel:
         return self.model.config.prompt
 
     def embed_texts(self, texts: Sequence[str], normalize: bool = True) -> np.ndarray:
-        """Embed texts into (N, embed_dim) float32, L2-normalized unless `normalize` is False (the raw vectors)."""
-        with self.lock:
-            return self.model.embed_texts(list(texts), normalize=normalize)
+        """Embed texts into (N, embed_dim) float32, L2-normalized unless `normalize` is False (the raw vectors);
+        in a pass shared with concurrent requests while batching is on (`start_batching`)."""
+        if self.batcher is not None:
+            return self.batcher.embed("texts", texts, normalize)
+        return self.embed_now("texts", list(texts), normalize)
 
     def embed_poses(self, poses: Sequence[Pose], batch_size: int = 32, normalize: bool = True) -> np.ndarray:
-        """Preprocess and embed Poses into (N, embed_dim) float32, L2-normalized unless `normalize` is False."""
+        """Preprocess and embed Poses into (N, embed_dim) float32, L2-normalized unless `normalize` is False.
+
+        While batching is on (`start_batching`), the preprocessing runs here, beside other requests', and
+        the forward pass is shared with them (a model without separate preprocessing shares it whole; the
+        vectors do not depend on `batch_size`, which then does not apply)."""
+        if self.batcher is None:
+            with self.lock:
+                return self.model.embed_poses(list(poses), batch_size=batch_size, normalize=normalize)
+        if hasattr(self.model, "embed_pose_tensors"):
+            return self.batcher.embed("pose_tensors", [self.model.preprocess(pose) for pose in poses], normalize)
+        return self.batcher.embed("poses", poses, normalize)
+
+    def embed_now(self, kind: str, items: list, normalize: bool) -> np.ndarray:
+        """Embed `items` (of a `batching.KINDS` kind) in this thread, holding the model's lock: (N, embed_dim)
+        float32."""
         with self.lock:
-            return self.model.embed_poses(list(poses), batch_size=batch_size, normalize=normalize)
+            if kind == "texts":
+                return self.model.embed_texts(items, normalize=normalize)
+            if kind == "pose_tensors":
+                return self.model.embed_pose_tensors(items, normalize=normalize)
+            return self.model.embed_poses(items, normalize=normalize)
+
+    def start_batching(self, settings: BatchingSettings) -> None:
+        """Share forward passes between concurrent requests from now on (nothing when `settings` turn it off)."""
+        if settings.enabled and self.batcher is None:
+            self.batcher = Batcher(self.embed_now, settings, name=self.name)
+
+    def stop_batching(self) -> None:
+        """Embed each request in its caller's thread again; requests still queued are refused."""
+        batcher, self.batcher = self.batcher, None
+        if batcher is not None:
+            batcher.close()
 
 
 class ModelRegistry:
@@ -301,6 +334,8 @@ class Resources:
     search_cache: SearchCache = field(default_factory=SearchCache)
 
     def close(self) -> None:
-        """Free the extractor and the database connections."""
+        """Stop batching, free the extractor and the database connections."""
+        for served in self.models.models:
+            served.stop_batching()
         self.extractor.close()
         self.stores.close()

@@ -8,6 +8,7 @@
     api_key: change-me
     cors_origins: [https://example.org]
     limits: {max_upload_bytes: 20000000, max_texts: 32, request_timeout_s: 30}
+    batching: {max_batch: 32, max_wait_ms: 2}
 
 Unknown keys and values of the wrong type raise ConfigError naming the key.
 """
@@ -24,6 +25,7 @@ from typing import Any
 from signclip.dataclass_config import from_mapping, read_config_mapping
 from signclip.errors import ConfigError
 from signclip.model.config import TRAINING_FREE_MODELS
+from signclip.serve.batching import BatchingSettings
 
 MIB = 1024 * 1024
 
@@ -60,6 +62,7 @@ class ServeSettings:
     `database_url` None uses `$DATABASE_URL` or the embedded server in `home` (default `$SIGNCLIP_HOME`).
     `api_key` None leaves the data-changing endpoints open (the default host is loopback only).
     `upload_dir` holds poses added through the API (default `<home>/uploads`).
+    `batching` says how concurrent embed requests share forward passes (serve/batching.py).
     """
 
     host: str = "127.0.0.1"
@@ -73,6 +76,7 @@ class ServeSettings:
     upload_dir: str | None = None
     store_connections: int = 4
     limits: Limits = field(default_factory=Limits)
+    batching: BatchingSettings = field(default_factory=BatchingSettings)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "serve settings") -> ServeSettings:
@@ -109,6 +113,7 @@ class ServeSettings:
         if self.api_key is not None and not self.api_key.strip():
             raise ConfigError(f"{source}: api_key is empty; leave it out to disable the key")
         self.limits.validate(f"{source}: limits")
+        self.batching.validate(f"{source}: batching")
 
     def model_specs(self) -> list[tuple[str | None, str]]:
         """Return `models` as (alias or None, path or name) pairs, default first."""
