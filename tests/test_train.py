@@ -105,7 +105,10 @@ def test_split_pipeline_cuts_before_the_first_augmentation():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("model.embed_dim=100000000000", "model: tower_dim must be at most 65536, got 100000000000"),
+        (
+            "model.embed_dim=100000000000",
+            "model: embed_dim (the former name of tower_dim) must be at most 65536, got 100000000000",
+        ),
         ("model.tower_dim=100000000000", "model: tower_dim must be at most 65536"),
         ("model.pose_encoder.width=1000000000", "model: pose_encoder: width must be at most 65536"),
         ("model.max_frames=100000000000000000000", "model: max_frames must be at most 65536"),

@@ -100,11 +100,24 @@ def run_quickstart(
             summary[method] = figures
             say(f"   {method:<9}: {figures_line(figures)}  -> {out_dir}")
     summary["report"] = str(workdir / "report")
+    say(f"   {reproducibility_note(config.seed, config.torch_threads)}")
     say(
         f"done. Try: SIGNCLIP_HOME={workdir / 'home'} {signclip_command()} search --dataset {DATASET} "
         f"--model {result.best_dir} --text {query}"
     )
     return summary
+
+
+def reproducibility_note(seed: int, threads: int) -> str:
+    """What the figures depend on: the seed and the torch threads (the same on every run and every kernel path of
+    torch checked, see docs/training.md), and the torch version."""
+    import torch
+
+    return (
+        f"figures: seed {seed}, {threads} torch thread(s), torch {torch.__version__}, kernels "
+        f"{torch.backends.cpu.get_cpu_capability()}; the same on every run, and on the other CPU kernel paths "
+        "checked (docs/training.md); another seed or torch version gives others"
+    )
 
 
 def figures_line(figures: dict) -> str:

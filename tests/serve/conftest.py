@@ -109,3 +109,73 @@ def video_segment(serve_home: Path, database_url: str, model_dir: Path, fixtures
     with Store.open(database_url, home=serve_home) as store:
         report = index_table(store, VIDEO_DATASET, pd.DataFrame([row]), load_model(model_dir), progress=False)
     return {"dataset": VIDEO_DATASET, "item_id": report.item_ids[0], "video": video, "start_ms": 600.0, "end_ms": 900.0}
+
+
+RECORDINGS_DATASET = "talks"
+TALK_SEGMENTS = [(0.0, 400.0, "sign"), (400.0, 900.0, "sign"), (900.0, 1500.0, "sign"), (0.0, 1500.0, "sentence")]
+
+
+def long_synthetic_pose() -> object:
+    """Three synthetic signs one after another (about 2.5 s at 25 fps): a recording to cut segments from."""
+    import numpy as np
+
+    from signclip.poses.io import pose_from_array
+
+    parts = [synthetic_pose(gloss=g, signer=0, seed=11) for g in (0, 3, 5)]
+    data = np.concatenate([np.ma.filled(p.body.data, np.nan) for p in parts])
+    confidence = np.concatenate([p.body.confidence for p in parts])
+    return pose_from_array(parts[0].header, data, 25.0, confidence)
+
+
+@pytest.fixture
+def recordings(serve_home: Path, database_url: str, model_dir: Path, fixtures_dir: Path) -> dict:
+    """Dataset `talks`: recording `talk1` (the real fixture video, with a pose of three synthetic signs) as three
+    sign segments and one sentence, and recording `talk2` (a pose only) as one sign; returns their item ids by
+    key (skips when ../shared is absent). Indexing again is a no-op."""
+    import pandas as pd
+    from embedders import index_table
+
+    from signclip.model.hub import load_model
+    from signclip.poses.io import write_pose
+    from signclip.store.store import Store
+
+    video = fixtures_dir / "test_video.mp4"
+    poses = {name: serve_home / "talk-poses" / f"{name}.pose" for name in ("talk1", "talk2")}
+    for path in poses.values():
+        if not path.exists():
+            write_pose(long_synthetic_pose(), path)
+    rows, counts = [], {}
+    for start, end, level in TALK_SEGMENTS:
+        counts[level] = counts.get(level, 0) + 1
+        rows.append(
+            {
+                "id": f"talk1#{level}{counts[level]}",
+                "gloss": f"{level.upper()}-{counts[level]}",
+                "video_path": str(video),
+                "pose_path": str(poses["talk1"]),
+                "start_ms": start,
+                "end_ms": end,
+                "metadata": {"recording": "talk1", "level": level, "segmenter": "test"},
+            }
+        )
+    rows.append(
+        {
+            "id": "talk2#sign1",
+            "gloss": "OTHER",
+            "video_path": "",
+            "pose_path": str(poses["talk2"]),
+            "start_ms": 200.0,
+            "end_ms": 800.0,
+            "metadata": {"recording": "talk2", "level": "sign"},
+        }
+    )
+    for row in rows:
+        row.update(spoken_language="en", signed_language="ase")
+    table = pd.DataFrame(rows)
+    with Store.open(database_url, home=serve_home) as store:
+        report = index_table(
+            store, RECORDINGS_DATASET, table.drop(columns="metadata"), load_model(model_dir), progress=False
+        )
+        store.add_items(RECORDINGS_DATASET, table)  # the segmenter's metadata, as `index add --segment` keeps it
+    ids = dict(zip([row["id"] for row in rows], report.item_ids, strict=True))
+    return {"dataset": RECORDINGS_DATASET, "ids": ids, "video": video}

@@ -3,87 +3,28 @@ a text search and a file-upload search render ranked results with skeleton canva
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from signclip.data.synthetic import synthetic_pose
 from signclip.poses.io import write_pose
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-DRAWN_PIXELS = """(selector) => [...document.querySelectorAll(selector)].map((canvas) => {
-    const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-    let drawn = 0;
-    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) drawn++;
-    return drawn;
-})"""
+from .browser import VIEWPORTS, chromium, live_server, wait_for_skeletons
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def live_url(settings) -> Iterator[str]:
-    """Serve the app with uvicorn on a free loopback port in a background thread; yields its URL."""
-    import uvicorn
-
-    from signclip.serve.app import create_app
-
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
-    listener.close()
+    with live_server(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as instance:
         yield instance
-        instance.close()
-
-
-def drawn_pixels(page, selector: str) -> list[int]:
-    return page.evaluate(DRAWN_PIXELS, selector)
-
-
-def wait_for_skeletons(page, selector: str, count: int) -> list[int]:
-    """Wait until `count` canvases match `selector` and each has drawn pixels; returns the pixel counts."""
-    page.wait_for_function(
-        f"() => {{ const counts = ({DRAWN_PIXELS})({selector!r});"
-        f" return counts.length === {count} && counts.every((n) => n > 0); }}",
-        timeout=30_000,
-    )
-    return drawn_pixels(page, selector)
 
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
@@ -155,15 +96,21 @@ def test_untrained_models_mismatches_and_weak_matches_are_said_in_words(browser,
         """() => [...document.querySelectorAll('.result dt')]
             .filter((dt) => dt.textContent === 'Match').map((dt) => dt.nextElementSibling.textContent)"""
     )
-    assert len(matches) == 4 and set(matches) <= {"strong", "weak"}
-    if "weak" in matches[:1]:
-        assert "No strong matches" in page.locator("#status").inner_text()
+    assert matches == ["no cue"] * 4  # an untrained model's hits are never strong
+    assert "No relevance cue: the model is untrained" in page.locator("#status").inner_text()
 
-    mismatch = {"detail": "model 'x' has no embeddings in dataset 'synthetic'", "models": ["serve-test"]}
+    mismatch = {
+        "detail": "dataset 'synthetic' was indexed with q (4 items), none of which this server has loaded; "
+        "start the server with one of them (signclip serve --model DIRECTORY)",
+        "fact": "dataset 'synthetic' was indexed with q (4 items), none of which this server has loaded",
+        "problem": "not_loaded",
+        "models": ["q"],
+        "loaded": ["serve-test"],
+    }
     page.route("**/api/search", lambda route: route.fulfill(status=409, json=mismatch))
     page.get_by_role("button", name="Search text").click()
-    page.wait_for_function("() => document.querySelector('#status').textContent.includes('models of this dataset')")
-    assert "serve-test" in page.locator("#status").inner_text()
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('restart the server')")
+    assert "model_name" not in page.locator("#status").inner_text()  # the API's words are not the page's
     page.close()
 
 

@@ -100,7 +100,7 @@ def test_serve_command_answers_on_loopback(model_dir, serve_home, database_url):
                 time.sleep(0.2)
         assert health.json()["models"] == ["serve-test"]
         datasets = httpx.get(f"http://127.0.0.1:{port}/api/datasets", timeout=30).json()["datasets"]
-        assert [d["name"] for d in datasets][:1] == ["synthetic"]
+        assert "synthetic" in [d["name"] for d in datasets]
     finally:
         server.terminate()
         out, _ = server.communicate(timeout=60)

@@ -1,11 +1,15 @@
 """Reading ELAN `.eaf` annotation files (pympi-ling), for dataset adapters and the segment room.
 
-Annotations are in milliseconds. Writing (SIGN and SENTENCE tiers) is `signclip.segment.elan.write_eaf`.
+Annotations are in milliseconds. `write_annotations` writes tiers of annotations linked to media files;
+the segment room's SIGN and SENTENCE tiers are `signclip.segment.elan.write_eaf`, search hits'
+SEARCH tier `signclip.search.exports`.
 """
 
 from __future__ import annotations
 
+import mimetypes
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,3 +61,34 @@ def read_eaf(path: str | os.PathLike) -> tuple[dict[str, list[Annotation]], list
         tiers[tier] = sorted(annotations, key=lambda a: (a.start_ms, a.end_ms))
     media = [m.get("RELATIVE_MEDIA_URL") or m.get("MEDIA_URL", "") for m in eaf.media_descriptors]
     return tiers, media
+
+
+def write_annotations(
+    annotations: Sequence[Annotation],
+    path: str | os.PathLike,
+    media: Sequence[str | os.PathLike] = (),
+    author: str = "signclip",
+    tiers: Sequence[str] = (),
+) -> Path:
+    """Write `annotations` to an `.eaf` at `path`, one tier per tier name (`tiers` first, even when empty, then in
+    order of first use), linked to each of `media` (a video, or a `.pose` file as application/pose). An
+    annotation whose end is not after its start is given 1 ms. Returns the path."""
+    from pympi.Elan import Eaf
+
+    eaf = Eaf(author=author)
+    for file in media:
+        mimetype = "application/pose" if str(file).endswith(".pose") else mimetypes.guess_type(str(file))[0]
+        eaf.add_linked_file(Path(file).resolve().as_uri(), relpath=str(file), mimetype=mimetype or "video/mp4")
+    if "default" in eaf.tiers:
+        eaf.remove_tier("default")
+    for tier in tiers:
+        eaf.add_tier(tier)
+    for annotation in annotations:
+        if annotation.tier not in eaf.tiers:
+            eaf.add_tier(annotation.tier)
+        start, end = round(annotation.start_ms), round(annotation.end_ms)
+        eaf.add_annotation(annotation.tier, start, max(end, start + 1), annotation.value)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    eaf.to_file(str(path))
+    return path

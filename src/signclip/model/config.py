@@ -163,6 +163,8 @@ def _keys_as_given(data: Mapping[str, Any]) -> Iterator[None]:
         yield
     except ConfigError as error:
         message = str(error)
+        if "the former name of" in message:  # already names both keys
+            raise
         for new, old in renamed.items():
             message = re.sub(rf"\b{new}\b", f"{old} (the former name of {new})", message, count=1)
         raise ConfigError(message) from None

@@ -6,11 +6,10 @@ training data (`signclip dataset prepare elan`).
 
 from __future__ import annotations
 
-import mimetypes
 import os
 from pathlib import Path
 
-from signclip.data.eaf import Annotation, ElanError, read_eaf
+from signclip.data.eaf import Annotation, ElanError, read_eaf, write_annotations
 from signclip.segment.segments import Segment
 
 TIERS = {"sign": "SIGN", "sentence": "SENTENCE"}
@@ -29,26 +28,12 @@ def write_eaf(
     """Write `{level: segments}` to an `.eaf` at `path`, one tier per level (sign -> SIGN, sentence ->
     SENTENCE), linked to `video_path` and `pose_path` when given; `values` optionally gives each
     segment's annotation text. Returns the path."""
-    from pympi.Elan import Eaf
-
-    eaf = Eaf(author=AUTHOR)
-    if video_path is not None:
-        mimetype = mimetypes.guess_type(str(video_path))[0] or "video/mp4"
-        eaf.add_linked_file(Path(video_path).resolve().as_uri(), relpath=str(video_path), mimetype=mimetype)
-    if pose_path is not None:
-        eaf.add_linked_file(Path(pose_path).resolve().as_uri(), relpath=str(pose_path), mimetype="application/pose")
-    if "default" in eaf.tiers:
-        eaf.remove_tier("default")
+    annotations = []
     for level, items in segments.items():
-        tier = TIERS.get(level, level.upper())
-        eaf.add_tier(tier)
-        texts = (values or {}).get(level, [])
+        tier, texts = TIERS.get(level, level.upper()), (values or {}).get(level, [])
         for index, segment in enumerate(items):
-            start, end = round(segment.start_ms), round(segment.end_ms)
-            if end <= start:
-                end = start + 1
-            eaf.add_annotation(tier, start, end, texts[index] if index < len(texts) else "")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    eaf.to_file(str(path))
-    return path
+            text = texts[index] if index < len(texts) else ""
+            annotations.append(Annotation(tier, round(segment.start_ms), round(segment.end_ms), text))
+    media = [file for file in (video_path, pose_path) if file is not None]
+    tiers = [TIERS.get(level, level.upper()) for level in segments]
+    return write_annotations(annotations, path, media, author=AUTHOR, tiers=tiers)

@@ -66,9 +66,11 @@ async def embed_text(api: ApiDep, body: TextEmbedRequest) -> EmbeddingsResponse:
 
 @router.get("/api/embed/text", response_model=CompatEmbeddingsResponse, tags=["compatibility"])
 async def embed_text_compat(api: ApiDep, body: TextEmbedRequest) -> CompatEmbeddingsResponse:
-    """The original SignCLIP server's form: a GET with a JSON body `{"text": ..., "model_name": ...}`."""
+    """The original SignCLIP server's form: a GET with a JSON body `{"text": ..., "model_name": ...}`, answered
+    as the original answers it: the raw vectors, not L2-normalized (score them as it does, by dot product)."""
     served, texts = checked_texts(api, body)
-    return CompatEmbeddingsResponse(embeddings=(await api.run(served.embed_texts, texts)).tolist())
+    vectors = await api.run(lambda: served.embed_texts(texts, normalize=False))
+    return CompatEmbeddingsResponse(embeddings=vectors.tolist())
 
 
 async def poses_from_request(request: Request, api: Api) -> tuple[ServedModel, list[Pose]]:
@@ -109,9 +111,11 @@ async def embed_pose(request: Request, api: ApiDep) -> EmbeddingsResponse:
     openapi_extra=POSE_BODY,
 )
 async def embed_pose_compat(request: Request, api: ApiDep) -> CompatEmbeddingsResponse:
-    """The original SignCLIP server's form: a GET with a JSON body `{"pose": base64 or [base64], "model_name": ...}`."""
+    """The original SignCLIP server's form: a GET with a JSON body `{"pose": base64 or [base64], "model_name": ...}`,
+    answered with the raw vectors, not L2-normalized, as the original answers it."""
     served, poses = await poses_from_request(request, api)
-    return CompatEmbeddingsResponse(embeddings=(await api.run(served.embed_poses, poses)).tolist())
+    vectors = await api.run(lambda: served.embed_poses(poses, normalize=False))
+    return CompatEmbeddingsResponse(embeddings=vectors.tolist())
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """How the HTTP API answers the library's errors: a 4xx status by the error's class (a 503 for what is not the
 client's fault, never a 500), and a JSON body `{"detail": the fact and what to do about it with this API}`,
-with the structured fields a client can act on (`models`, `problem`, `loaded` of a model choice)."""
+with the structured fields a client can act on (`fact`, `models`, `problem`, `loaded` of a model choice: the
+search page words its own remedy from them)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ def error_body(error: SignclipError) -> dict[str, Any]:
         }[error.problem]
         return {
             "detail": f"{error}; {remedy}",
+            "fact": str(error),
             "problem": error.problem,
             "models": error.models,
             "loaded": error.loaded,

@@ -106,13 +106,15 @@ def to_list(value: str | list[str]) -> list[str]:
 
 
 def check_texts(texts: Sequence[str], limits: Limits, field: str = "text") -> list[str]:
-    """Check the number and length of texts against the limits; returns them as a list."""
+    """Check the number and length of texts against the limits (none empty); returns them as a list."""
     texts = list(texts)
     if not texts:
         raise InvalidRequestError(f"{field}: give at least one text")
     if len(texts) > limits.max_texts:
         raise LimitExceededError(f"{field}: {len(texts)} texts, over the limit of {limits.max_texts} (max_texts)")
     for index, text in enumerate(texts):
+        if not text.strip():
+            raise InvalidRequestError(f"{field}[{index}]: the text is empty; give a word or phrase to embed")
         if len(text) > limits.max_text_chars:
             raise LimitExceededError(
                 f"{field}[{index}]: {len(text)} characters, over the limit of {limits.max_text_chars} (max_text_chars)"

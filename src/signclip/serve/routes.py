@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from signclip.serve import embedding, searching
+from signclip.serve import embedding, recordings, searching
 from signclip.serve.handling import ApiDep
 from signclip.serve.schemas import (
     DatasetEntry,
@@ -59,3 +59,4 @@ async def list_datasets(api: ApiDep) -> DatasetsResponse:
 
 router.include_router(embedding.router)
 router.include_router(searching.router)
+router.include_router(recordings.router)

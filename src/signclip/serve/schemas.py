@@ -32,6 +32,9 @@ def _storable(value: str) -> str:
 
 
 Text = Annotated[StrictStr, AfterValidator(_storable)]
+# What the schema states of a non-empty text or list (the endpoints check it themselves, in their own words).
+FilledText = Annotated[Text, Field(json_schema_extra={"minLength": 1})]
+FilledTexts = Annotated[list[FilledText], Field(json_schema_extra={"minItems": 1})]
 FilterValue = Text | list[Text]
 
 
@@ -44,13 +47,13 @@ class ModelChoice(BaseModel):
 class TextEmbedRequest(ModelChoice):
     """Texts to embed (prompts such as "<en> <ase> house", used as given)."""
 
-    text: Text | list[Text] = Field(description="one text or a list of texts")
+    text: FilledText | FilledTexts = Field(description="one text or a list of texts")
 
 
 class PoseEmbedRequest(ModelChoice):
     """`.pose` files to embed, each base64-encoded (standard alphabet)."""
 
-    pose: Text | list[Text] = Field(description="one base64 .pose file or a list of them")
+    pose: FilledText | FilledTexts = Field(description="one base64 .pose file or a list of them")
 
 
 class VideoForm(ModelChoice):
@@ -67,7 +70,8 @@ class EmbeddingsResponse(BaseModel):
 
 
 class CompatEmbeddingsResponse(BaseModel):
-    """The original SignCLIP server's response."""
+    """The original SignCLIP server's response: one raw (not normalized) embedding per input, as its
+    `embed_text`/`embed_pose` return them."""
 
     embeddings: list[list[float]]
 
@@ -320,4 +324,9 @@ class ErrorResponse(BaseModel):
     """Every error: a message naming the field and the problem (and, for a model mismatch, the dataset's models)."""
 
     detail: str
+    fact: str | None = Field(None, description="with a 409 for a model choice: what is so, without a remedy")
+    problem: str | None = Field(
+        None, description="with a 409 for a model choice: other, several, none, unknown_source or not_loaded"
+    )
     models: list[str] | None = Field(None, description="with a 409 for a model mismatch: the dataset's models")
+    loaded: list[str] | None = Field(None, description="with a 409 for a model choice: the models the server loaded")

@@ -50,7 +50,7 @@ from signclip.serve.skeleton import pose_skeleton
 from signclip.store.items import DatasetState
 from signclip.store.store import Store
 
-MAX_ITEM_ID = 2**63 - 1
+MAX_ITEM_ID = 2**53  # item ids stay exact as JSON numbers (JavaScript's safe integers)
 router = APIRouter()
 SEARCH_FORM = {
     "dataset": FORM_TEXT,

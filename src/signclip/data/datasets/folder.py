@@ -62,7 +62,8 @@ def folder_table(root: Path, require_glosses: bool) -> pd.DataFrame:
         more = f" and {len(loose) - MAX_LISTED_PROBLEMS} more" if len(loose) > MAX_LISTED_PROBLEMS else ""
         raise DatasetError(
             f"{root}: {len(loose)} files lie directly in the dataset folder, without a gloss folder: {listed}{more} "
-            "(expected ROOT/<gloss>/<file>)"
+            "(expected ROOT/<gloss>/<file>: training and evaluation need each file's gloss; an index of unlabeled "
+            "files takes them with an empty gloss)"
         )
     rows: dict[str, dict] = {}
     owner: dict[str, Path] = {}
