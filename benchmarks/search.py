@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -40,6 +41,12 @@ from signclip.store.store import Store
 from signclip.store.vector_types import VECTOR_TYPES, vector_type
 
 MODEL = "bench"
+STARTED = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    """Print one progress line to stderr (minutes since start): long runs show where they are."""
+    print(f"[{(time.perf_counter() - STARTED) / 60:6.1f} min] {message}", file=sys.stderr, flush=True)
 
 
 def parse_args() -> argparse.Namespace:
@@ -120,13 +127,14 @@ def pg_queries(store: Store, queries: np.ndarray, k: int, exact: bool) -> tuple[
 
 
 def tune(
-    candidates: list[int], target: float, run_at: Callable[[int], tuple[float, list[float]]]
+    label: str, candidates: list[int], target: float, run_at: Callable[[int], tuple[float, list[float]]]
 ) -> tuple[int, float, list[float], list[tuple[int, float]]]:
     """Raise ef_search through `candidates` until recall >= target; returns ef, recall, seconds, the sweep."""
     sweep = []
     for ef in candidates:
         found_recall, seconds = run_at(ef)
         sweep.append((ef, round(found_recall, 4)))
+        progress(f"{label} ef_search {ef}: recall {found_recall:.3f}, p50 {np.percentile(seconds, 50) * 1000:.2f} ms")
         if found_recall >= target:
             break
     return ef, found_recall, seconds, sweep
@@ -183,11 +191,13 @@ def type_figures(
         with Store.open(make_conninfo(server_url, dbname=name)) as store:
             store.use_vector_type("bench", kind)
             rows = [{"id": str(i), "pose_path": f"synthetic/{i}.pose", "gloss": f"c{labels[i]}"} for i in range(count)]
+            progress(f"{kind}: ingesting {count:,} items")
             started = time.perf_counter()
             ids = store.add_items("bench", rows, batch_size=50_000)
             figures["items_ingest_s"] = time.perf_counter() - started
             assert ids[0] == 1 and ids[-1] == count  # positions = item id - 1
             del rows
+            progress(f"{kind}: copying {count:,} vectors")
             started = time.perf_counter()
             store.add_embeddings(MODEL, ids, vectors, batch_size=50_000)
             figures["copy_vectors_s"] = time.perf_counter() - started
@@ -198,6 +208,7 @@ def type_figures(
             index_bytes_per_dim = 1 / 8 if vector_type(kind).quantized else vector_type(kind).bytes_per_dim
             graph_bytes = count * (index_bytes_per_dim * dim + 16 * args.m + 64)
             memory = f"{max(1, int(np.ceil(1.3 * graph_bytes / 2**30)))}GB"
+            progress(f"{kind}: building the HNSW index (maintenance_work_mem {memory})")
             started = time.perf_counter()
             store.build_index(MODEL, m=args.m, ef_construction=args.ef_construction, maintenance_work_mem=memory)
             figures["hnsw_build_s"] = time.perf_counter() - started
@@ -210,6 +221,7 @@ def type_figures(
                 ).fetchone()
             )
 
+            progress(f"{kind}: index built in {figures['hnsw_build_s']:.0f} s; querying")
             exact_found, exact_seconds = pg_queries(store, queries[: args.exact_queries], args.k, exact=True)
             figures["pg_exact_recall"] = recall(exact_found, truth[: args.exact_queries], args.k)
             figures["pg_exact_p50_ms"], figures["pg_exact_p99_ms"] = percentiles_ms(exact_seconds)
@@ -220,7 +232,9 @@ def type_figures(
                 found, seconds = pg_queries(store, queries, args.k, exact=False)
                 return recall(found, truth, args.k), seconds
 
-            ef, figures["pg_recall"], seconds, figures["pg_sweep"] = tune(args.ef_search, args.recall_target, pg_at)
+            ef, figures["pg_recall"], seconds, figures["pg_sweep"] = tune(
+                kind, args.ef_search, args.recall_target, pg_at
+            )
             figures["pg_ef_search"] = ef
             figures["pg_p50_ms"], figures["pg_p99_ms"] = percentiles_ms(seconds)
             figures |= server_memory_mb(store.connection)
@@ -243,6 +257,7 @@ def benchmark(server_url: str, count: int, dim: int, args: argparse.Namespace) -
         "ef_construction": args.ef_construction,
         "load_average_at_start": os.getloadavg()[0],
     }
+    progress(f"{count:,} x {dim}: exact NumPy top-{args.k} of {args.queries} queries")
     truth, numpy_seconds = exact_top_k(vectors, queries, args.k)
     figures["numpy_p50_ms"], figures["numpy_p99_ms"] = percentiles_ms(numpy_seconds)
     figures["types"] = [
@@ -258,6 +273,7 @@ def faiss_figures(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, a
 
     index = faiss.IndexHNSWFlat(vectors.shape[1], args.m, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = args.ef_construction
+    progress(f"FAISS: building HNSW over {len(vectors):,} vectors")
     started = time.perf_counter()
     index.add(vectors)
     build = time.perf_counter() - started
@@ -272,7 +288,7 @@ def faiss_figures(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, a
             found.append(ids[0].tolist())
         return recall(found, truth, args.k), seconds
 
-    ef, found_recall, seconds, sweep = tune(args.ef_search, args.recall_target, faiss_at)
+    ef, found_recall, seconds, sweep = tune("FAISS", args.ef_search, args.recall_target, faiss_at)
     p50, p99 = percentiles_ms(seconds)
     return {
         "faiss_build_s": build,

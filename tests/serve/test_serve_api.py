@@ -103,6 +103,10 @@ def test_embed_pose_json_and_multipart_agree(client, model, pose_base64, pose_by
     expected = model.embed_poses([synthetic_pose(gloss=2, signer=1, seed=7)])
     as_json = client.post("/api/embed/pose", json={"pose": pose_base64}).json()
     np.testing.assert_allclose(as_json["embeddings"], expected, atol=1e-5)
+    wrapped = base64.encodebytes(pose_bytes).decode().replace("\n", "\r\n\t ")  # MIME-style lines
+    assert wrapped.count("\n") > 100
+    as_wrapped = client.post("/api/embed/pose", json={"pose": wrapped}).json()
+    np.testing.assert_allclose(as_wrapped["embeddings"], as_json["embeddings"], atol=1e-7)
     other = pose_to_bytes(synthetic_pose(gloss=4, signer=0, seed=1))
     uploaded = client.post(
         "/api/embed/pose",

@@ -38,8 +38,8 @@ def pose_from_bytes(data: bytes, name: str = "<bytes>", allow_nan: bool = False)
     if points != expected_points:
         raise PoseFileError(f"{name}: the body has {points} points but the header lists {expected_points}")
     values = np.ma.getdata(pose.body.data)
-    nan = np.isnan(values).any(axis=-1)
-    if nan.any():
+    if np.isnan(values).any():
+        nan = np.isnan(values).any(axis=-1)
         if not allow_nan:
             bad_frames = np.unique(np.nonzero(nan)[0])
             raise PoseFileError(
@@ -90,13 +90,14 @@ def write_bytes_atomically(data: bytes, path: Path) -> None:
 
 def pose_from_array(header: PoseHeader, data: np.ndarray, fps: float, confidence: np.ndarray | None = None) -> Pose:
     """Build a Pose from coordinates `data` (frames, people, points, dims); NaN or confidence 0 = missing."""
-    data = np.asarray(data, dtype=np.float32)
-    missing = np.isnan(data).any(axis=-1)
-    if confidence is None:
-        confidence = (~missing).astype(np.float32)
-    confidence = np.where(missing, 0, confidence).astype(np.float32)
-    values = np.where(missing[..., None], 0.0, data).astype(np.float32)
-    mask = np.repeat((confidence == 0)[..., None], data.shape[-1], axis=-1)
+    values = np.array(data, dtype=np.float32)
+    confidence = np.ones(values.shape[:-1], np.float32) if confidence is None else np.array(confidence, np.float32)
+    nan = np.isnan(values)
+    if nan.any():  # the common case, no NaN, skips the per-point reduction
+        missing = nan.any(axis=-1)
+        confidence[missing] = 0
+        values[missing] = 0.0
+    mask = np.repeat((confidence == 0)[..., None], values.shape[-1], axis=-1)
     body = NumPyPoseBody(fps=fps, data=np.ma.masked_array(values, mask=mask), confidence=confidence)
     return Pose(header, body)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -34,7 +34,23 @@ STATIC_DIR = Path(__file__).parent / "static"
 SETTINGS_ENV = "SIGNCLIP_SERVE_SETTINGS"
 
 
-# Most specific class first: the first match in a raised error's class hierarchy decides the status.
+class CloseForms:
+    """ASGI middleware closing the multipart form a route parsed (`request.state.form`, whose uploads may be
+    temporary files) once the request is answered or has failed. (Plain ASGI: Starlette's `@app.middleware`
+    would pass every request and response through extra streams and a task.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            form = scope.get("state", {}).get("form")
+            if form is not None:
+                await form.close()
+
+
 class BodySizeLimit:
     """ASGI middleware refusing request bodies over `max_bytes` with a 413: by Content-Length before reading,
     or, for a body sent without one, as soon as it grows past the limit. Then the app reads a disconnect,
@@ -44,14 +60,16 @@ class BodySizeLimit:
         self.app = app
         self.max_bytes = max_bytes
 
+    def refusal(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """Answer the 413 (a response sent as ASGI app)."""
+        detail = f"the request body is over the {self.max_bytes}-byte limit (max_request_bytes)"
+        return JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = JSONResponse(
-            {"detail": f"the request body is over the {self.max_bytes}-byte limit (max_request_bytes)"},
-            status_code=413,
-        )
+        refusal = self.refusal
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await refusal(scope, receive, send)
@@ -158,20 +176,12 @@ def create_app(settings: ServeSettings | None = None, models: ModelRegistry | No
     async def database_down(request: Request, error: psycopg.OperationalError) -> JSONResponse:
         return JSONResponse({"detail": f"the database is not reachable: {error}"}, status_code=503)
 
-    @app.middleware("http")
-    async def close_forms(request: Request, call_next):
-        try:
-            return await call_next(request)
-        finally:
-            form = getattr(request.state, "form", None)
-            if form is not None:
-                await form.close()
-
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(CloseForms)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     if settings.cors_origins:
         app.add_middleware(

@@ -66,13 +66,12 @@ def select_points(pose: Pose, layout: list[tuple[str, list[str]]], missing: str 
         )
     data, confidence = first_person(pose)
     frames, people, _, dims = data.shape
+    sources = np.array([index.get(key, -1) for key in wanted], dtype=np.int64)
+    present = sources >= 0
     out = np.zeros((frames, people, len(wanted), dims), dtype=np.float32)
     out_confidence = np.zeros((frames, people, len(wanted)), dtype=np.float32)
-    for j, key in enumerate(wanted):
-        i = index.get(key)
-        if i is not None:
-            out[:, :, j] = data[:, :, i]
-            out_confidence[:, :, j] = confidence[:, :, i]
+    out[:, :, present] = data[:, :, sources[present]]
+    out_confidence[:, :, present] = confidence[:, :, sources[present]]
     by_name = {c.name: c for c in pose.header.components}
     components = []
     for name, points in layout:
