@@ -78,6 +78,10 @@ def test_reduced_pose_lacking_points_is_refused_or_zero_filled(fixtures_dir):
     shoulder = holistic.body_points().index("LEFT_SHOULDER")
     assert (body[:, nose] == 0).all()
     assert (body[:, shoulder] != 0).any()
+    with pytest.raises(PoseLayoutError, match="lacks 25 of the 203 points"):  # the header's selection is reused
+        Pipeline.from_config("signclip_v1")(pose)
+    hand = Pipeline.from_config([{"name": "select", "preset": "right_hand"}])(pose)  # another layout, same header
+    assert hand.data.shape == (170, 63)
 
 
 @pytest.mark.parametrize("preset", ["signclip_v1", "hands"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -53,26 +54,60 @@ def select_points(pose: Pose, layout: list[tuple[str, list[str]]], missing: str 
     """
     if missing not in ("error", "zero"):
         raise ConfigError(f"missing must be 'error' or 'zero', got {missing!r}")
-    index = point_index(pose.header)
-    wanted = [(c, p) for c, points in layout for p in points]
-    absent = [f"{c}:{p}" for c, p in wanted if (c, p) not in index]
-    if absent and missing == "error":
+    data, confidence = first_person(pose)
+    frames, people, _, dims = data.shape
+    selection = _selection(pose.header, layout, dims)
+    if selection.absent and missing == "error":
+        absent, wanted = selection.absent, len(selection.sources)
         raise PoseLayoutError(
-            f"the pose lacks {len(absent)} of the {len(wanted)} points this selection needs, e.g. "
+            f"the pose lacks {len(absent)} of the {wanted} points this selection needs, e.g. "
             f"{absent[:4]}; its components are {[(c.name, len(c.points)) for c in pose.header.components]}. "
             "Extract MediaPipe Holistic poses from the video (signclip extract VIDEO -o DIR), choose a model "
             "whose preprocessing fits this layout, or, for a pose reduced upstream, add `missing: zero` to the "
             "select step of the model's `preprocess` to fill the absent points with zeros"
         )
-    data, confidence = first_person(pose)
-    frames, people, _, dims = data.shape
-    sources = np.array([index.get(key, -1) for key in wanted], dtype=np.int64)
+    sources = selection.sources
     present = sources >= 0
-    out = np.zeros((frames, people, len(wanted), dims), dtype=np.float32)
-    out_confidence = np.zeros((frames, people, len(wanted)), dtype=np.float32)
+    out = np.zeros((frames, people, len(sources), dims), dtype=np.float32)
+    out_confidence = np.zeros((frames, people, len(sources)), dtype=np.float32)
     out[:, :, present] = data[:, :, sources[present]]
     out_confidence[:, :, present] = confidence[:, :, sources[present]]
-    by_name = {c.name: c for c in pose.header.components}
+    return with_body(pose, out, out_confidence, header=selection.header)
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """A layout selected from one header: each wanted point's position in the pose's points (-1: absent), the
+    absent points as "component:point", and the selected pose's header."""
+
+    sources: np.ndarray
+    absent: list[str]
+    header: PoseHeader
+
+
+_SELECTIONS: weakref.WeakKeyDictionary[PoseHeader, dict[tuple, _Selection]] = weakref.WeakKeyDictionary()
+"""Selections by header object, then by (layout, dimensions). pose-format gives files with the same header
+bytes one header object, so a server's requests select from the same header and reuse its selection
+(headers are never changed in place)."""
+
+
+def _selection(header: PoseHeader, layout: list[tuple[str, list[str]]], dims: int) -> _Selection:
+    key = (tuple((name, tuple(points)) for name, points in layout), dims)
+    by_layout = _SELECTIONS.get(header)
+    if by_layout is None:
+        by_layout = _SELECTIONS.setdefault(header, {})
+    found = by_layout.get(key)
+    if found is None:
+        found = by_layout[key] = _select_header(header, layout, dims)
+    return found
+
+
+def _select_header(header: PoseHeader, layout: list[tuple[str, list[str]]], dims: int) -> _Selection:
+    index = point_index(header)
+    wanted = [(c, p) for c, points in layout for p in points]
+    absent = [f"{c}:{p}" for c, p in wanted if (c, p) not in index]
+    sources = np.array([index.get(key, -1) for key in wanted], dtype=np.int64)
+    by_name = {c.name: c for c in header.components}
     components = []
     for name, points in layout:
         source = by_name.get(name)
@@ -87,8 +122,7 @@ def select_points(pose: Pose, layout: list[tuple[str, list[str]]], missing: str 
             ]
         colors = source.colors if source else [(255, 255, 255)]
         components.append(PoseHeaderComponent(name, list(points), limbs, colors, point_format))
-    header = PoseHeader(pose.header.version, pose.header.dimensions, components)
-    return with_body(pose, out, out_confidence, header=header)
+    return _Selection(sources, absent, PoseHeader(header.version, header.dimensions, components))
 
 
 @dataclass(frozen=True)
