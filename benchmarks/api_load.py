@@ -1,14 +1,15 @@
-"""Load on the HTTP API over loopback: 1, 4, 8 and 16 concurrent clients embedding poses and texts and
-searching, against a server with dynamic batching (its defaults) and one without (`--max-batch 1`).
+"""Load on the HTTP API over loopback: 1, 4, 8 and 16 concurrent clients embedding poses (base64 JSON, and
+uploaded as files) and texts and searching, against a server with dynamic batching (its defaults), one whose
+batches never wait to fill (`--max-wait-ms 0`) and one without batching (`--max-batch 1`).
 
-Sets up everything itself in a temporary folder: a synthetic dataset indexed with an untrained model
-into an embedded PostgreSQL, then two `signclip serve` subprocesses on free 127.0.0.1 ports, one batching
-and one not. For each endpoint it prints requests/s, p50/p99 latency and the error count (which must be
-zero) per client count and server, as ratios against the named baseline: the same work called in-process
-through the library, sequentially, in this run (decoding the base64 pose and `model.embed_poses`;
-`model.embed_texts`; `service.search` with its relevance cue and a search cache, as the server calls it);
-then batching over no batching at each client count, and N clients over one client of the same server.
-Phases run in interleaved rounds, so background load on a shared machine skews them alike.
+Sets up everything itself in a temporary folder: a synthetic dataset indexed with an untrained model into an
+embedded PostgreSQL, then three `signclip serve` subprocesses on free 127.0.0.1 ports. For each endpoint it
+prints requests/s, p50/p99 latency and the error count (which must be zero) per client count and server, as
+ratios against the named baseline: the same work called in-process through the library, sequentially, in
+this run (reading the pose, from base64 or the file's bytes, and `model.embed_poses`; `model.embed_texts`;
+`service.search` with its relevance cue and a search cache, as the server calls it); then batching over no
+batching at each client count, and N clients over one client of the same server. Phases run in interleaved
+rounds, so background load on a shared machine skews them alike.
 
     python benchmarks/api_load.py --clients 1 4 8 16 --seconds 4 --rounds 2
 
@@ -36,12 +37,19 @@ import httpx
 import numpy as np
 
 WORDS = ["house", "tree", "water", "friend", "book", "eat", "drink", "school"]
-JSON = {"content-type": "application/json"}
+Body = tuple[bytes, str]
+"""A request body as a client sends it, and its content type."""
 
 
-def json_body(value: dict) -> bytes:
-    """A request body as a client sends it: the JSON text, UTF-8."""
-    return json.dumps(value).encode()
+def json_body(value: dict) -> Body:
+    """`value` as JSON text, UTF-8."""
+    return json.dumps(value).encode(), "application/json"
+
+
+def upload_body(field: str, filename: str, data: bytes) -> Body:
+    """A multipart form uploading `data` as file `filename` in `field`."""
+    request = httpx.Request("POST", "http://127.0.0.1/", files={field: (filename, data)})
+    return request.read(), request.headers["content-type"]
 
 
 @dataclass
@@ -65,7 +73,7 @@ class Run:
 
     def line(self) -> str:
         p50, p99 = (np.percentile(self.latencies, q) * 1000 for q in (50, 99)) if self.latencies else (0.0, 0.0)
-        return f"{self.name:<40} {self.rate:8.1f} req/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  errors {self.errors}"
+        return f"{self.name:<52} {self.rate:8.1f} req/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  errors {self.errors}"
 
 
 def free_port() -> int:
@@ -95,9 +103,8 @@ def _call_for(name: str, work: Callable[[int], object], seconds: float) -> Run:
     return run
 
 
-async def load(name: str, url: str, make_body: Callable[[int], bytes], clients: int, seconds: float) -> Run:
-    """`clients` concurrent loops POSTing JSON bodies (encoded by `make_body`) to `url` until `seconds` have
-    passed."""
+async def load(name: str, url: str, make_body: Callable[[int], Body], clients: int, seconds: float) -> Run:
+    """`clients` concurrent loops POSTing the bodies of `make_body` to `url` until `seconds` have passed."""
     run = Run(name, seconds)
     counter = itertools.count()
     deadline = time.perf_counter() + seconds
@@ -108,7 +115,8 @@ async def load(name: str, url: str, make_body: Callable[[int], bytes], clients: 
             while time.perf_counter() < deadline:
                 start = time.perf_counter()
                 try:
-                    response = await client.post(url, content=make_body(next(counter)), headers=JSON)
+                    content, content_type = make_body(next(counter))
+                    response = await client.post(url, content=content, headers={"content-type": content_type})
                     if response.status_code != 200:
                         run.errors += 1
                         continue
@@ -157,22 +165,25 @@ def start_server(model_dir: Path, home: Path, port: int, extra: list[str]) -> su
     raise RuntimeError("signclip serve did not become healthy in 180 s")
 
 
-SERVERS = {"batching": [], "no batching": ["--max-batch", "1"]}
+SERVERS = {"batching": [], "batching, no wait": ["--max-wait-ms", "0"], "no batching": ["--max-batch", "1"]}
+"""The servers compared: the default batching, batching that never waits for a batch to fill (a pass takes
+what queued while the last one ran), and none."""
 
 
-def phases(model, store, cache) -> list[tuple[str, str, Callable[[int], bytes], Callable[[int], object]]]:
+def phases(model, store, cache) -> list[tuple[str, str, Callable[[int], Body], Callable[[int], object]]]:
     """(name, path, request body of call i, the same work in-process for call i) of each endpoint measured.
 
-    The pose bodies are encoded once, as a client holding its files' base64 would send them: the clients
-    then share the two cores with the server as little as a real client would."""
+    The pose bodies are encoded once, as a client holding its files (or their base64) would send them: the
+    clients then share the two cores with the server as little as a real client would. Poses go as base64
+    JSON (the original server's form) and as a multipart upload of the `.pose` file."""
     from signclip.data.synthetic import synthetic_pose
     from signclip.poses.io import pose_from_bytes, pose_to_bytes
     from signclip.search import service
 
-    poses = [
-        base64.b64encode(pose_to_bytes(synthetic_pose(gloss=i % 10, signer=i % 4, seed=i))).decode() for i in range(32)
-    ]
+    files = [pose_to_bytes(synthetic_pose(gloss=i % 10, signer=i % 4, seed=i)) for i in range(32)]
+    poses = [base64.b64encode(data).decode() for data in files]
     pose_bodies = [json_body({"pose": pose}) for pose in poses]
+    upload_bodies = [upload_body("pose", f"{i}.pose", data) for i, data in enumerate(files)]
 
     def word(i: int) -> str:
         return f"{WORDS[i % len(WORDS)]} {i}"
@@ -183,6 +194,12 @@ def phases(model, store, cache) -> list[tuple[str, str, Callable[[int], bytes], 
             "/api/embed/pose",
             lambda i: pose_bodies[i % len(poses)],
             lambda i: model.embed_poses([pose_from_bytes(base64.b64decode(poses[i % len(poses)]))]),
+        ),
+        (
+            "embed/pose (upload)",
+            "/api/embed/pose",
+            lambda i: upload_bodies[i % len(files)],
+            lambda i: model.embed_poses([pose_from_bytes(files[i % len(files)])]),
         ),
         (
             "embed/text",
@@ -224,7 +241,7 @@ def print_phase(runs: dict[tuple[str, int], Run], clients: list[int]) -> int:
         ratios = [f"{run.rate / library.rate:5.2f}x library"]
         if n != clients[0]:
             ratios.append(f"{run.rate / runs[(server, clients[0])].rate:5.2f}x {clients[0]} client")
-        if server == "batching":
+        if server.startswith("batching"):
             ratios.append(f"{run.rate / runs[('no batching', n)].rate:5.2f}x no batching")
         print(f"{run.line()}  [{', '.join(ratios)}]")
     return sum(run.errors for run in runs.values())
