@@ -522,3 +522,19 @@ def test_index_with_segment_stores_a_recordings_signs(client, fixtures_dir, stor
     assert len(added.json()["item_ids"]) == 3  # dgs-2023's three signs of the recording
     stored = client.get(f"/api/items/{added.json()['item_ids'][0]}").json()
     assert stored["key"] == "story#sign1" and stored["signer"] == "visitor" and stored["start_ms"] > 0
+
+
+def test_an_uploaded_form_is_closed_once_answered_or_refused(client, pose_bytes, monkeypatch):
+    from starlette.datastructures import FormData
+
+    closed = []
+    real_close = FormData.close
+
+    async def recording_close(form: FormData) -> None:
+        closed.append(sorted(form.keys()))
+        await real_close(form)
+
+    monkeypatch.setattr(FormData, "close", recording_close)
+    assert client.post("/api/embed/pose", files={"pose": ("a.pose", pose_bytes)}).status_code == 200
+    assert_problem(client.post("/api/embed/pose", files={"pose": ("junk.pose", b"junk")}), 400, "junk.pose")
+    assert closed == [["pose"], ["pose"]]

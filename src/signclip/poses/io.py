@@ -38,8 +38,9 @@ def pose_from_bytes(data: bytes, name: str = "<bytes>", allow_nan: bool = False)
     if points != expected_points:
         raise PoseFileError(f"{name}: the body has {points} points but the header lists {expected_points}")
     values = np.ma.getdata(pose.body.data)
-    if np.isnan(values).any():
-        nan = np.isnan(values).any(axis=-1)
+    nan = np.isnan(values)
+    if nan.any():
+        nan = nan.any(axis=-1)
         if not allow_nan:
             bad_frames = np.unique(np.nonzero(nan)[0])
             raise PoseFileError(

@@ -69,10 +69,9 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self.refusal
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await refusal(scope, receive, send)
+            await self.refusal(scope, receive, send)
             return
         received, refused, started = 0, False, False
 
@@ -86,7 +85,7 @@ class BodySizeLimit:
                 if received > self.max_bytes:
                     refused = True
                     if not started:
-                        await refusal(scope, receive, send)
+                        await self.refusal(scope, receive, send)
                     return {"type": "http.disconnect"}
             return incoming
 
