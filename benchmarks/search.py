@@ -14,6 +14,10 @@ top-k over the vectors.
 
     python benchmarks/search.py                                   # modest default: 20k x 384, vector
     python benchmarks/search.py --sizes 1000000 --vector-types vector halfvec binary --all-against-all 0
+    python benchmarks/search.py --sizes 2000000 --vector-types halfvec --m 32 --ef-construction 128 --no-faiss
+
+The vectors depend only on size, dimension and --queries (seeded), so `--no-faiss` reruns a graph setting
+against the FAISS anchor of an earlier run of the same size.
 """
 
 from __future__ import annotations
@@ -71,6 +75,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--exact-queries", type=int, default=20, help="queries for pgvector's exact scan (20)")
     parser.add_argument(
         "--all-against-all", type=int, default=None, help="items for the all-against-all run (0: skip it)"
+    )
+    parser.add_argument(
+        "--no-faiss",
+        action="store_true",
+        help="skip the FAISS anchor (when a run on the same vectors, same size and dimension, already measured it)",
     )
     parser.add_argument("--database-url", help="benchmark on this server (default: a temporary embedded one)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -263,7 +272,8 @@ def benchmark(server_url: str, count: int, dim: int, args: argparse.Namespace) -
     figures["types"] = [
         type_figures(server_url, kind, vectors, labels[:count], queries, truth, args) for kind in args.vector_types
     ]
-    figures |= faiss_figures(vectors, queries, truth, args)
+    if not args.no_faiss:
+        figures |= faiss_figures(vectors, queries, truth, args)
     figures["load_average_at_end"] = os.getloadavg()[0]
     return figures
 
@@ -334,10 +344,13 @@ def print_figures(figures: dict) -> None:
             f"{t['table_mb']:>10,.0f}{t['index_mb']:>10,.0f}{t['server_rss_mb']:>9,.0f}{t['server_pss_mb']:>9,.0f}"
             f"{t['hnsw_build_s'] / base['hnsw_build_s']:>11.2f}{t['index_mb'] / base['index_mb']:>11.2f}"
         )
-    print(f"FAISS HNSW build {figures['faiss_build_s']:.1f} s (in process, float32)")
+    faiss = "faiss_build_s" in figures
+    if faiss:
+        print(f"FAISS HNSW build {figures['faiss_build_s']:.1f} s (in process, float32)")
     for t in types:
         print(f"ef_search sweep (ef, recall@k), {t['vector_type']}: {t['pg_sweep']}")
-    print(f"ef_search sweep (ef, recall@k), FAISS: {figures['faiss_sweep']}")
+    if faiss:
+        print(f"ef_search sweep (ef, recall@k), FAISS: {figures['faiss_sweep']}")
     rows = [("NumPy exact (reference)", 1.0, figures["numpy_p50_ms"], figures["numpy_p99_ms"])]
     for t in types:
         rows.append(
@@ -346,15 +359,15 @@ def print_figures(figures: dict) -> None:
     for t in types:
         label = f"{t['vector_type']} HNSW ef {t['pg_ef_search']}"
         rows.append((label, t["pg_recall"], t["pg_p50_ms"], t["pg_p99_ms"]))
-    faiss_row = (f"FAISS HNSW efSearch {figures['faiss_ef_search']}", figures["faiss_recall"])
-    rows.append((*faiss_row, figures["faiss_p50_ms"], figures["faiss_p99_ms"]))
+    if faiss:
+        faiss_row = (f"FAISS HNSW efSearch {figures['faiss_ef_search']}", figures["faiss_recall"])
+        rows.append((*faiss_row, figures["faiss_p50_ms"], figures["faiss_p99_ms"]))
     base_label = f"p50 / {base['vector_type']}"
-    print(f"{'k-NN query':<30}{'recall@k':>9}{'p50 ms':>9}{'p99 ms':>9}{base_label:>15}{'p50 / FAISS':>13}")
+    faiss_label = "p50 / FAISS" if faiss else ""
+    print(f"{'k-NN query':<30}{'recall@k':>9}{'p50 ms':>9}{'p99 ms':>9}{base_label:>15}{faiss_label:>13}")
     for label, found_recall, p50, p99 in rows:
-        print(
-            f"{label:<30}{found_recall:>9.3f}{p50:>9.2f}{p99:>9.2f}"
-            f"{p50 / base['pg_p50_ms']:>15.2f}{p50 / figures['faiss_p50_ms']:>13.2f}"
-        )
+        versus_faiss = f"{p50 / figures['faiss_p50_ms']:>13.2f}" if faiss else ""
+        print(f"{label:<30}{found_recall:>9.3f}{p50:>9.2f}{p99:>9.2f}{p50 / base['pg_p50_ms']:>15.2f}{versus_faiss}")
 
 
 def main() -> None:
