@@ -344,12 +344,12 @@ def print_figures(figures: dict) -> None:
             f"{t['table_mb']:>10,.0f}{t['index_mb']:>10,.0f}{t['server_rss_mb']:>9,.0f}{t['server_pss_mb']:>9,.0f}"
             f"{t['hnsw_build_s'] / base['hnsw_build_s']:>11.2f}{t['index_mb'] / base['index_mb']:>11.2f}"
         )
-    faiss = "faiss_build_s" in figures
-    if faiss:
+    has_faiss = "faiss_build_s" in figures
+    if has_faiss:
         print(f"FAISS HNSW build {figures['faiss_build_s']:.1f} s (in process, float32)")
     for t in types:
         print(f"ef_search sweep (ef, recall@k), {t['vector_type']}: {t['pg_sweep']}")
-    if faiss:
+    if has_faiss:
         print(f"ef_search sweep (ef, recall@k), FAISS: {figures['faiss_sweep']}")
     rows = [("NumPy exact (reference)", 1.0, figures["numpy_p50_ms"], figures["numpy_p99_ms"])]
     for t in types:
@@ -359,14 +359,14 @@ def print_figures(figures: dict) -> None:
     for t in types:
         label = f"{t['vector_type']} HNSW ef {t['pg_ef_search']}"
         rows.append((label, t["pg_recall"], t["pg_p50_ms"], t["pg_p99_ms"]))
-    if faiss:
+    if has_faiss:
         faiss_row = (f"FAISS HNSW efSearch {figures['faiss_ef_search']}", figures["faiss_recall"])
         rows.append((*faiss_row, figures["faiss_p50_ms"], figures["faiss_p99_ms"]))
     base_label = f"p50 / {base['vector_type']}"
-    faiss_label = "p50 / FAISS" if faiss else ""
+    faiss_label = "p50 / FAISS" if has_faiss else ""
     print(f"{'k-NN query':<30}{'recall@k':>9}{'p50 ms':>9}{'p99 ms':>9}{base_label:>15}{faiss_label:>13}")
     for label, found_recall, p50, p99 in rows:
-        versus_faiss = f"{p50 / figures['faiss_p50_ms']:>13.2f}" if faiss else ""
+        versus_faiss = f"{p50 / figures['faiss_p50_ms']:>13.2f}" if has_faiss else ""
         print(f"{label:<30}{found_recall:>9.3f}{p50:>9.2f}{p99:>9.2f}{p50 / base['pg_p50_ms']:>15.2f}{versus_faiss}")
 
 

@@ -90,21 +90,25 @@ def decode_base64(text: str, field: str, max_bytes: int) -> bytes:
     Compact base64 (the usual case) is decoded by pybase64's SIMD decoder, which lets go of the GIL on large
     inputs, so a batched forward pass on another thread is not held up; text with whitespace or an error is
     decoded by the standard library, whose messages say what is wrong."""
-    if len(text) // 4 * 3 <= max_bytes:
+    if _decoded_size(len(text)) <= max_bytes:
         try:
             return pybase64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
             pass
     compact = text.encode("ascii", errors="replace").translate(None, _WHITESPACE)
-    if len(compact) // 4 * 3 > max_bytes:
+    if (size := _decoded_size(len(compact))) > max_bytes:
         raise LimitExceededError(
-            f"{field}: the decoded file would be about {len(compact) // 4 * 3} bytes, over the "
-            f"{max_bytes}-byte limit (max_upload_bytes)"
+            f"{field}: the decoded file would be about {size} bytes, over the {max_bytes}-byte limit (max_upload_bytes)"
         )
     try:
         return binascii.a2b_base64(compact, strict_mode=True)
     except binascii.Error as error:
         raise RequestFormatError(f"{field}: not valid base64 ({error})") from None
+
+
+def _decoded_size(characters: int) -> int:
+    """The bytes that `characters` of base64 (no whitespace) decode to, at most."""
+    return characters // 4 * 3
 
 
 def to_list(value: str | list[str]) -> list[str]:
