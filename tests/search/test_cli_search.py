@@ -64,6 +64,10 @@ def test_index_search_evaluate_and_remove(environment, gloss_folder, tiny_text_m
     lines = out.strip().splitlines()
     assert code == 0 and len(lines) == 4  # four poses of that gloss
     assert all(f" {gloss} " in line for line in lines)
+    code, out, _ = run(
+        capsys, "search", "--dataset", "demo", "--pose", str(query), "--model", model, "--where", "gloss=NO-SUCH-SIGN"
+    )
+    assert code == 0 and out.strip() == "no results: no item of 'demo' has gloss=NO-SUCH-SIGN"
 
     code, out, err = run(capsys, "search", "--dataset", "demo", "--text", "house", "--model", model, "-k", "2")
     assert code == 0 and len(out.strip().splitlines()) == 2, err

@@ -182,3 +182,18 @@ def test_relevance_from_the_datasets_own_scores(store: Store):
     weak, strong = relevance_of(store, "clusters", "toy", [reach - 0.01, reach + 0.01], null_vectors=meaningless)
     assert not weak.strong and strong.strong  # only a hit beyond what any meaningless text reaches
     assert weak.threshold == pytest.approx(reach, abs=1e-4)
+
+
+def test_an_empty_answer_says_why(indexed, synthetic_manifest):
+    store, embedder = indexed
+    row = read_manifest(synthetic_manifest).iloc[0]
+    query = service.Query(pose=read_pose(row["pose_path"]))
+    found = service.search(store, embedder, "synthetic", query, k=3)
+    assert found.results and found.empty_reason == ""
+    nobody = service.search(store, embedder, "synthetic", query, k=3, where={"signer": ["nobody", "none"]})
+    assert nobody.results == [] and nobody.empty_reason == "no item of 'synthetic' has signer=nobody|none"
+    rows = read_manifest(synthetic_manifest)
+    same = {"gloss": row["gloss"], "signer": row["signer"]}
+    keys = set(rows[(rows["gloss"] == row["gloss"]) & (rows["signer"] == row["signer"])]["id"])
+    excluded = service.search(store, embedder, "synthetic", query, k=3, where=same, exclude_keys=keys)
+    assert excluded.results == [] and excluded.empty_reason == "every match was left out as the query's own item"

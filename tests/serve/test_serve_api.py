@@ -172,6 +172,10 @@ def test_search_filters_and_raw_prompt(client):
     assert body["query"]["prompt"] == "<en> <ase> tree"
     assert len(body["results"]) == 12
     assert {r["signer"] for r in body["results"]} == {"signer-1"}
+    assert body["empty_reason"] == ""
+    nobody = client.post("/api/search", json={"dataset": DATASET, "text": "tree", "filters": {"signer": "nobody"}})
+    assert nobody.status_code == 200 and nobody.json()["results"] == []
+    assert nobody.json()["empty_reason"] == f"no item of '{DATASET}' has signer=nobody"
 
 
 def test_pose_search_finds_the_stored_pose_first(client, stored_item):

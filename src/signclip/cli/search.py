@@ -152,7 +152,7 @@ def run_search(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_dict() for r in answer.results], indent=2, ensure_ascii=False))
         return 0
     if not answer.results:
-        print("no results")
+        print(f"no results: {answer.empty_reason}")
     elif answer.cue_undefined:
         print(f"no relevance cue: {answer.cue_undefined}", file=sys.stderr)
     elif not answer.strong_matches:

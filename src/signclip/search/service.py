@@ -89,7 +89,8 @@ class SearchAnswer:
     """A finished search: what was searched (the prompt, or the query pose) and the ranked hits.
 
     `relevance` holds one cue per hit (same order); `strong_matches` counts the hits that stand out;
-    `reranked` says how the candidates were re-ranked by DTW (None when they were not).
+    `reranked` says how the candidates were re-ranked by DTW (None when they were not); `empty_reason` says
+    why there are no hits ("" when there are).
     """
 
     dataset: str
@@ -101,6 +102,7 @@ class SearchAnswer:
     prompt: str | None = None
     pose: Pose | None = None
     reranked: Reranked | None = None
+    empty_reason: str = ""
 
     @property
     def strong_matches(self) -> int:
@@ -196,10 +198,25 @@ def search(
             scored = {"distance": float(distances[position]), "dtw_distance": dtw}
             results.append(SearchResult.from_record({**item.to_dict(), **scored}))
     answer.results = results
+    if not results:
+        answer.empty_reason = _why_empty(store, state, model.name, where, exclude_keys, len(ids))
     if getattr(model, "trained", None) is False:
         null = NullScores.without_cue("the model is untrained (random weights): its scores carry no meaning")
     answer.relevance = null.standing(similarity([hit.distance for hit in results], metric))
     return answer
+
+
+def _why_empty(
+    store: Store, state: DatasetState, model: str, where: Mapping[str, list[str]], excluded: Collection[str], found: int
+) -> str:
+    """Why a search found no hits: the filter matches no item, the matches were excluded, or none is embedded."""
+    if found and excluded:
+        return "every match was left out as the query's own item"
+    filters = ", ".join(f"{name}={'|'.join(values)}" for name, values in where.items())
+    if where and not store.count_items(state, where):
+        return f"no item of '{state.name}' has {filters}"
+    scope = f"of the items with {filters} " if where else ""
+    return f"none {scope}has an embedding by model '{model}' yet"
 
 
 def dataset_models(store: Store, state: DatasetState, cache: SearchCache) -> dict[str, int]:

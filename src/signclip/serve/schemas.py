@@ -214,6 +214,7 @@ class SearchResponse(BaseModel):
     strong_matches: int = Field(description="how many results stand out from the dataset's other items")
     cue_undefined: str = Field("", description="why the results have no relevance cue (untrained model, tiny dataset)")
     reranked: RerankInfo | None = Field(None, description="how the candidates were re-ranked by DTW (null: not)")
+    empty_reason: str = Field("", description="why there are no results (a filter no item passes, ...); empty if any")
 
     @classmethod
     def of(cls, answer, skeleton: bool = False, metric: str = "cosine") -> SearchResponse:
@@ -243,6 +244,7 @@ class SearchResponse(BaseModel):
             strong_matches=answer.strong_matches,
             cue_undefined=answer.cue_undefined,
             reranked=reranked,
+            empty_reason=answer.empty_reason,
         )
 
 

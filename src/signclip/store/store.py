@@ -333,6 +333,11 @@ class Store(StoreModels, StoreSequences, StoreRecordings, StoreIndexes):
         with self.connection.cursor(row_factory=dict_row) as cursor:
             return cursor.execute(query, params).fetchall()
 
+    def count_items(self, dataset: str | DatasetState, where: Mapping[str, str | Sequence[str]] | None = None) -> int:
+        """How many items of `dataset` pass the `where` filter (all of them without one)."""
+        where = dict(where or {})
+        return self._count_items(self.dataset_id(dataset), where)
+
     def _count_items(self, dataset_id: int, where: Mapping[str, Any]) -> int:
         return self.connection.execute(knn.count_items_sql(dataset_id, where)).fetchone()[0]
 

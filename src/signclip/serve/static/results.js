@@ -90,7 +90,7 @@ function resultCard(hit, page) {
 function statusLine(response, describe) {
   const results = response.results;
   const prompt = response.query.prompt && response.query.prompt !== response.query.text ? ` (prompt ${response.query.prompt})` : "";
-  if (!results.length) return `No results for ${describe}${prompt} in ${response.dataset}.`;
+  if (!results.length) return `No results for ${describe}${prompt} in ${response.dataset}: ${response.empty_reason}.`;
   const best = results[0];
   let cue = "";
   if (response.cue_undefined) cue = ` No relevance cue: ${response.cue_undefined}.`;
