@@ -40,6 +40,7 @@ from psycopg.conninfo import make_conninfo
 from signclip.evaluation.ranking import symmetric_top_k
 from signclip.store import knn
 from signclip.store.embedded_postgres import EmbeddedPostgres
+from signclip.store.indexes import GraphSettings
 from signclip.store.pgbinary import encode_id_vector_rows
 from signclip.store.store import Store
 from signclip.store.vector_types import VECTOR_TYPES, vector_type
@@ -219,7 +220,7 @@ def type_figures(
             memory = f"{max(1, int(np.ceil(1.3 * graph_bytes / 2**30)))}GB"
             progress(f"{kind}: building the HNSW index (maintenance_work_mem {memory})")
             started = time.perf_counter()
-            store.build_index(MODEL, m=args.m, ef_construction=args.ef_construction, maintenance_work_mem=memory)
+            store.build_index(MODEL, graph=GraphSettings(args.m, args.ef_construction), maintenance_work_mem=memory)
             figures["hnsw_build_s"] = time.perf_counter() - started
             figures["maintenance_work_mem"] = memory
             index = knn.index_name(store.model(MODEL).id, "cosine", kind)

@@ -47,7 +47,11 @@ def test_index_search_evaluate_and_remove(environment, gloss_folder, tiny_text_m
     code, out, _ = run(capsys, *add)
     assert code == 0 and "16 already embedded" in out
     code, out, _ = run(capsys, "index", "list")
-    assert out.strip() == "demo\t16 items\tembeddings: search-test: 16\tvectors: vector"
+    dataset, index = out.strip().splitlines()
+    assert dataset == "demo\t16 items\tembeddings: search-test: 16\tvectors: vector"
+    assert re.fullmatch(
+        r"HNSW index of 'search-test' over vector \(cosine\): m 16 / ef_construction 64, \d+ KiB", index
+    )
 
     query = sorted(gloss_folder.rglob("*.pose"))[0]
     code, out, _ = run(

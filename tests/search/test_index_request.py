@@ -7,6 +7,7 @@ Its manifest names a real video, so a request checked after extraction would lea
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def test_index_add_keeps_the_vector_type_and_a_rerun_with_another_converts(
     assert main([*add, "--vector-type", "halfvec"]) == 0
     assert "embedded 16 now" in capsys.readouterr().out
     assert main(listing) == 0
-    assert capsys.readouterr().out.strip().endswith("\tvectors: halfvec")
+    assert capsys.readouterr().out.strip().splitlines()[0].endswith("\tvectors: halfvec")
     assert main([*add, "--vector-type", "binary"]) == 0
     captured = capsys.readouterr()
     assert "converted 16 stored vectors to binary" in captured.err and "16 already embedded" in captured.out
@@ -83,10 +84,33 @@ def test_index_add_keeps_the_vector_type_and_a_rerun_with_another_converts(
     assert main([*add, "--vector-type", "float16"]) == 1
     assert "unknown vector type 'float16'; choose one of vector, halfvec, binary" in capsys.readouterr().err
     assert main(listing) == 0
-    (line,) = capsys.readouterr().out.strip().splitlines()
+    line, index = capsys.readouterr().out.strip().splitlines()
+    assert "over binary (hamming): m 16 / ef_construction 64" in index
     assert line.startswith("signs\t16 items\tembeddings: ") and line.endswith(": 16\tvectors: binary")
     with Store.open(database_url, home=tmp_path / "home") as store:
         (model,) = store.dataset_models("signs")
         assert store.has_index(model, kind="binary") and not store.has_index(model, kind="halfvec")
         ids, vectors = store.vectors("signs", model)
         assert store.search("signs", model, vectors[4], k=1, exact=False)[0].item_id == ids[4]
+
+
+def test_index_add_builds_the_graph_asked_for_and_refuses_one_pgvector_cannot_build(
+    database_url, tmp_path, monkeypatch, synthetic_manifest, capsys
+):
+    monkeypatch.setenv("SIGNCLIP_HOME", str(tmp_path / "home"))
+    add = ["index", "add", "--dataset", "signs", "--manifest", str(synthetic_manifest), "--workers", "1"]
+    add += ["--database-url", database_url]
+    assert main([*add, "--hnsw-m", "40", "--hnsw-ef-construction", "60"]) == 1
+    assert "HNSW ef_construction must be at least 2 m (80 for m 40), got 60" in capsys.readouterr().err
+    with Store.open(database_url, home=tmp_path / "home") as store:
+        assert store.list_datasets() == []  # refused before anything was written
+    assert main([*add, "--hnsw-m", "8"]) == 0  # ef_construction: 4 x m
+    assert "built the HNSW index (m 8 / ef_construction 32) for this model" in capsys.readouterr().out
+    assert main([*add, "--hnsw-ef-construction", "48"]) == 0  # m: the default
+    assert "16 already embedded" in capsys.readouterr().out
+    assert main(["index", "list", "--database-url", database_url]) == 0
+    index = capsys.readouterr().out.splitlines()[1]
+    assert re.fullmatch(r"HNSW index of 'pose-dtw' over vector \(l2\): m 16 / ef_construction 48, \d+ KiB", index)
+    assert main(add) == 0  # no flags: the index stays as it is
+    assert main(["index", "list", "--database-url", database_url]) == 0
+    assert ": m 16 / ef_construction 48, " in capsys.readouterr().out

@@ -25,6 +25,13 @@ VECTOR_TYPE_HELP = (
 )
 
 
+GRAPH_HELP = (
+    "how the model's HNSW index is built: links per node (--hnsw-m, default 16) and candidates while linking "
+    "(--hnsw-ef-construction, default 4 x m). A denser graph keeps recall at millions of vectors for a longer "
+    "build (docs/search.md). Kept with the model; other settings than its index's rebuild the index"
+)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the db and index commands to the CLI."""
     _register_db(subparsers)
@@ -73,6 +80,7 @@ def _register_index(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--segmenter", help="with --segment: dgs-2023 (default), motion, motion-boston or a tagger DIR")
     add.add_argument("--level", choices=["sign", "sentence"], help="with --segment: the segments to index (sign)")
     add.add_argument("--vector-type", metavar="TYPE", help=VECTOR_TYPE_HELP)
+    _add_graph_arguments(add)
     add.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
     add_engine_arguments(add)
     add.set_defaults(func=run_index_add, parser=add)
@@ -86,15 +94,34 @@ def _register_index(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--maintenance-work-mem", default="1GB", help="PostgreSQL memory for the index build")
     load.add_argument("--parallel-workers", type=int, default=2, help="parallel workers for the index build")
     load.add_argument("--vector-type", metavar="TYPE", help=VECTOR_TYPE_HELP)
+    _add_graph_arguments(load)
     load.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
     load.set_defaults(func=run_load_embeddings)
-    listing = commands.add_parser("list", help="list the datasets with their items, embeddings and vector type")
+    listing = commands.add_parser(
+        "list", help="list the datasets with their items, embeddings and vector type, then the HNSW indexes"
+    )
     listing.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
     listing.set_defaults(func=run_index_list)
     remove = commands.add_parser("remove", help="delete a dataset with its items and embeddings")
     remove.add_argument("--dataset", required=True)
     remove.add_argument("--database-url", metavar="URL", help=DATABASE_URL_HELP)
     remove.set_defaults(func=run_index_remove)
+
+
+def _add_graph_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("HNSW graph", GRAPH_HELP)
+    group.add_argument("--hnsw-m", type=int, metavar="M", help="links per node per layer (2 to 100)")
+    group.add_argument("--hnsw-ef-construction", type=int, metavar="N", help="candidates while linking (>= 2 m)")
+
+
+def _graph(args: argparse.Namespace):
+    """The GraphSettings the flags ask for (None without them); StoreError for values pgvector refuses."""
+    from signclip.store.indexes import GraphSettings
+
+    if args.hnsw_m is None and args.hnsw_ef_construction is None:
+        return None
+    m = args.hnsw_m if args.hnsw_m is not None else GraphSettings.m
+    return GraphSettings(m, args.hnsw_ef_construction if args.hnsw_ef_construction is not None else 4 * m)
 
 
 # ---------------------------------------------------------------------- db
@@ -141,6 +168,7 @@ def run_index_add(args: argparse.Namespace) -> int:
         model_source=_model_source(args.model),
         segment=args.segment,
         vector_type=args.vector_type,
+        graph=_graph(args),
         **{name: value for name, value in (("segmenter", args.segmenter), ("level", args.level)) if value},
     )
     manifest = read_source(args.folder, args.manifest, args.spoken_language, args.signed_language)
@@ -189,6 +217,7 @@ def run_load_embeddings(args: argparse.Namespace) -> int:
 
     if args.vector_type is not None:
         vector_type(args.vector_type)  # an unknown type is refused before the store is opened
+    graph = _graph(args)
     with Store.open(args.database_url) as store:
         if args.vector_type is not None:
             _say_converted(store.use_vector_type(args.dataset, args.vector_type), args.dataset, args.vector_type)
@@ -201,6 +230,7 @@ def run_load_embeddings(args: argparse.Namespace) -> int:
             model_source=_model_source(args.model) if args.model else None,
             maintenance_work_mem=args.maintenance_work_mem,
             parallel_workers=args.parallel_workers,
+            graph=graph,
         )
     for line in report.lines():
         print(line)
@@ -235,13 +265,27 @@ def run_index_list(args: argparse.Namespace) -> int:
     from signclip.store.store import Store
 
     with Store.open(args.database_url) as store:
-        datasets = store.list_datasets()
+        datasets, indexes = store.list_datasets(), store.list_indexes()
     if not datasets:
         print("no datasets indexed yet (signclip index add --dataset NAME FOLDER)")
     for dataset in datasets:
         models = ", ".join(f"{name}: {count}" for name, count in sorted(dataset.embeddings.items())) or "none"
         print(f"{dataset.name}\t{dataset.items} items\tembeddings: {models}\tvectors: {dataset.vector_type}")
+    embedded = {name for dataset in datasets for name in dataset.embeddings}
+    for index in (index for index in indexes if index.model in embedded):
+        print(
+            f"HNSW index of {index.model!r} over {index.vector_type} ({index.metric}): {index.graph}, "
+            f"{_size(index.size_bytes)}"
+        )
     return 0
+
+
+def _size(size_bytes: int) -> str:
+    """A size on disk as people read it: KiB below a MiB, MiB below a GiB, else GiB."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if size_bytes >= scale:
+            return f"{size_bytes / scale:,.1f} {unit}"
+    return f"{size_bytes / 2**10:,.0f} KiB"
 
 
 def run_index_remove(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from signclip.model.identity import model_fingerprint
 from signclip.segment.base import Segmenter
 from signclip.segment.registry import DEFAULT_SEGMENTER
 from signclip.store.errors import DimensionMismatchError, UnknownModelError
+from signclip.store.indexes import GraphSettings
 from signclip.store.items import check_dataset_name
 from signclip.store.knn import HNSW_MAX_DIM
 from signclip.store.store import Store
@@ -57,7 +58,9 @@ class IndexOptions:
     `segment`, each row is a recording and every `level` segment that `segmenter` finds in it becomes an
     item (see segmenting.py). `vector_type` ("vector", "halfvec" or "binary", see store/vector_types.py)
     is how the dataset's vectors are stored: None keeps the dataset's type ("vector" for a new one);
-    another type than the stored one converts its vectors (`Store.use_vector_type`).
+    another type than the stored one converts its vectors (`Store.use_vector_type`). `graph` sets how the
+    model's HNSW index is built (None: as the model's last settings, else pgvector's defaults); other
+    settings than an existing index's rebuild it after the run (`Store.build_index`).
     """
 
     batch_size: int = 64
@@ -71,6 +74,7 @@ class IndexOptions:
     segmenter: str = DEFAULT_SEGMENTER
     level: str = "sign"
     vector_type: str | None = None
+    graph: GraphSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,8 @@ def validate_index_request(
         raise ConfigError(f"workers must be at least 1, got {options.workers}")
     if options.vector_type is not None:
         vector_type(options.vector_type)
+    if options.graph is not None and not isinstance(options.graph, GraphSettings):
+        raise ConfigError(f"graph must be GraphSettings(m, ef_construction), got {options.graph!r}")
     rows = normalize_manifest(table, source="recordings" if options.segment else f"dataset {dataset}")
     segmentation = _segmentation(options) if options.segment else None
     index_model = IndexModel(model, options.model_source, model_fingerprint(model))

@@ -124,10 +124,13 @@ def stored_vectors(
 
 
 def ann_index(store: Store, request: IndexRequest, report: IndexReport) -> None:
-    """Build the model's HNSW index if it has none and the run stored or found any of its vectors."""
+    """Build the model's HNSW index if it has none (or rebuild it with the options' other graph settings) when
+    the run stored or found any of its vectors."""
     if report.embedded or report.already_embedded:
         started = time.perf_counter()
-        report.index_built = store.build_index(request.model.name)
+        report.index_built = store.build_index(request.model.name, graph=request.options.graph)
+        if report.index_built:
+            report.index_graph = str(store.model_graph(request.model.name))
         report.index_seconds = time.perf_counter() - started
 
 

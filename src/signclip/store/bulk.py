@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from signclip.store.indexes import GraphSettings
 from signclip.store.shards import ShardError, read_shards
 from signclip.store.store import Store
 
@@ -32,6 +33,7 @@ class LoadReport:
     index_seconds: float
     maintenance_work_mem: str
     parallel_workers: int
+    graph: str = ""
 
     def lines(self) -> list[str]:
         """The report as printable lines."""
@@ -39,7 +41,7 @@ class LoadReport:
         return [
             f"dataset {self.dataset!r}, model {self.model!r}: loaded {self.rows} embeddings from {self.shards} "
             f"shard(s) in {self.load_seconds:.1f} s ({rate:,.0f} rows/s)",
-            f"HNSW index built after loading in {self.index_seconds:.1f} s "
+            f"HNSW index ({self.graph}) built after loading in {self.index_seconds:.1f} s "
             f"(maintenance_work_mem {self.maintenance_work_mem}, {self.parallel_workers} parallel workers)",
         ]
 
@@ -51,13 +53,15 @@ def load_embeddings(
     model_source: str | None = None,
     maintenance_work_mem: str = "1GB",
     parallel_workers: int = 2,
+    graph: GraphSettings | None = None,
 ) -> LoadReport:
     """Load the shards' vectors as the embeddings of `dataset`'s items (shard ids = item keys).
 
     The model is registered from the shards' metadata (`model_source`, a directory or name, is stored
     with it so search can load it). Raises ShardError, before anything is written, when a shard id is
     not an item of the dataset, or a store error when the model's name is taken by other weights.
-    The model's HNSW index is dropped before loading and built again after it.
+    The model's HNSW index is dropped before loading and built again after it, with `graph` (default: the
+    model's settings, see `Store.model_graph`).
     """
     embeddings = read_shards(shards)
     dim = embeddings.vectors.shape[1]
@@ -75,7 +79,9 @@ def load_embeddings(
     store.drop_index(embeddings.model)
     store.add_embeddings(embeddings.model, np.array([item_of[key] for key in embeddings.ids]), embeddings.vectors)
     loaded = time.perf_counter()
-    store.build_index(embeddings.model, maintenance_work_mem=maintenance_work_mem, parallel_workers=parallel_workers)
+    store.build_index(
+        embeddings.model, graph=graph, maintenance_work_mem=maintenance_work_mem, parallel_workers=parallel_workers
+    )
     return LoadReport(
         dataset=dataset,
         model=embeddings.model,
@@ -85,4 +91,5 @@ def load_embeddings(
         index_seconds=time.perf_counter() - loaded,
         maintenance_work_mem=maintenance_work_mem,
         parallel_workers=parallel_workers,
+        graph=str(store.model_graph(embeddings.model)),
     )

@@ -3,12 +3,19 @@
 A dataset's vector type (vector_types.py) is chosen when it is created (`use_vector_type` before its first
 `add_items`) or switched later, which converts its stored vectors in one transaction: an interrupted or
 refused switch leaves the old vectors, and the old type, as they were.
+
+An index's graph settings (`GraphSettings`: m, ef_construction) are kept by PostgreSQL with the index itself
+and read back by `list_indexes`; asking `build_index` for other settings than an index has rebuilds it under
+another name and swaps it in, so searches use the old graph until the new one is whole.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from signclip.store import knn
 from signclip.store.errors import StoreError, UnknownDatasetError
@@ -22,11 +29,58 @@ from signclip.store.vector_types import (
     vector_type,
 )
 
+HAMMING_METRIC = "hamming"
 MODEL_TYPES = (
     "SELECT d.vector_type FROM datasets d WHERE EXISTS"
     " (SELECT 1 FROM embeddings e WHERE e.model_id = %s AND e.dataset_id = d.id) ORDER BY 1"
 )
 DATASET_MODEL_IDS = "SELECT DISTINCT model_id FROM embeddings WHERE dataset_id = %s"
+EMBEDDING_INDEXES = (
+    "SELECT c.relname, coalesce(c.reloptions, '{}'), pg_relation_size(c.oid) FROM pg_index x"
+    " JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_am a ON a.oid = c.relam"
+    " WHERE x.indrelid = 'embeddings'::regclass AND a.amname = 'hnsw'"
+)
+REBUILD_SUFFIX = "_rebuild"
+MODEL_GRAPH = "SELECT metadata->'hnsw_graph' FROM models WHERE id = %s"
+SET_MODEL_GRAPH = "UPDATE models SET metadata = metadata || jsonb_build_object('hnsw_graph', %s::jsonb) WHERE id = %s"
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """How an HNSW graph is built: `m` links a node keeps per layer (2 m on the bottom one) and
+    `ef_construction` candidates searched while linking it (pgvector's defaults: 16 and 64).
+
+    A denser graph reaches higher recall at large sizes for a longer build and a somewhat larger index
+    (docs/search.md, Corpus scale). StoreError, naming the limit, for values pgvector refuses.
+    """
+
+    m: int = 16
+    ef_construction: int = 64
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.m <= 100:
+            raise StoreError(f"HNSW m must be 2 to 100, got {self.m}")
+        if not 4 <= self.ef_construction <= 1000:
+            raise StoreError(f"HNSW ef_construction must be 4 to 1000, got {self.ef_construction}")
+        if self.ef_construction < 2 * self.m:
+            raise StoreError(
+                f"HNSW ef_construction must be at least 2 m ({2 * self.m} for m {self.m}), got {self.ef_construction}"
+            )
+
+    def __str__(self) -> str:
+        return f"m {self.m} / ef_construction {self.ef_construction}"
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """One HNSW index of the store: its model, metric ("hamming" for the binary type's), vector type, graph
+    settings and size on disk."""
+
+    model: str
+    metric: str
+    vector_type: str
+    graph: GraphSettings
+    size_bytes: int
 
 
 class StoreIndexes:
@@ -88,34 +142,86 @@ class StoreIndexes:
         self,
         model: str,
         metric: str | None = None,
-        m: int = 16,
-        ef_construction: int = 64,
+        graph: GraphSettings | None = None,
         maintenance_work_mem: str = "1GB",
         parallel_workers: int = 2,
         kind: str | None = None,
     ) -> bool:
         """Create the HNSW index of `model` for `metric` (default: the model's, see `metric_of`) over vectors of
-        type `kind` (default: every type the model's datasets use) if missing; returns True when one was
-        built now.
+        type `kind` (default: every type the model's datasets use) where it is missing, with `graph` (default
+        `model_graph`'s); returns True when one was built now.
 
-        Build settings (`m`, `ef_construction`) matter only at build time; `maintenance_work_mem` should
-        hold the whole graph (about N x (bytes a vector + 8 m) bytes) for a fast build.
+        A given `graph` is kept with the model, for the indexes built later (after a bulk load, for a new
+        vector type). An index whose settings differ from a given `graph` is rebuilt: the new graph is made
+        under another name (reads go on using the old one; writes wait) and replaces the old one in one
+        transaction, so an interrupted rebuild leaves the old index as it was. `maintenance_work_mem` should
+        hold the whole graph (about N x (bytes a vector + 16 m + 64) bytes) for a fast build.
         """
         model_info, metric = self.model(model), metric or self.metric_of(model)
         kinds = [vector_type(kind)] if kind is not None else [VECTOR_TYPES[t] for t in self.vector_types_of(model)]
-        missing = [k for k in kinds if not self.has_index(model, metric, k.name)]
-        if not missing:
+        existing = {(info.metric, info.vector_type): info.graph for info in self.list_indexes(model)}
+        wanted = graph or self.model_graph(model)
+        have = {k.name: existing.get((HAMMING_METRIC if k.quantized else metric, k.name)) for k in kinds}
+        todo = [k for k in kinds if have[k.name] is None or (graph is not None and have[k.name] != graph)]
+        if not todo:
+            self._keep_graph(model_info.id, graph)
             return False
         self.connection.execute(sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(maintenance_work_mem)))
         self.connection.execute(
             sql.SQL("SET max_parallel_maintenance_workers = {}").format(sql.Literal(int(parallel_workers)))
         )
-        for built in missing:
+        for built in todo:
+            name = knn.index_name(model_info.id, metric, built)
+            if have[built.name] is None:
+                self.connection.execute(
+                    knn.create_index_sql(model_info.id, model_info.dim, metric, wanted.m, wanted.ef_construction, built)
+                )
+                continue
+            fresh = name + REBUILD_SUFFIX
+            self._drop(fresh)  # a rebuild that was interrupted before its swap
             self.connection.execute(
-                knn.create_index_sql(model_info.id, model_info.dim, metric, m, ef_construction, built)
+                knn.create_index_sql(
+                    model_info.id, model_info.dim, metric, wanted.m, wanted.ef_construction, built, name=fresh
+                )
             )
+            with self.connection.transaction():
+                self.connection.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+                self.connection.execute(
+                    sql.SQL("ALTER INDEX {} RENAME TO {}").format(sql.Identifier(fresh), sql.Identifier(name))
+                )
+        self._keep_graph(model_info.id, graph)
         self.connection.execute("ANALYZE embeddings")
         return True
+
+    def _keep_graph(self, model_id: int, graph: GraphSettings | None) -> None:
+        """Store `graph` (when given) with the model, for the indexes built later."""
+        if graph is not None:
+            self.connection.execute(SET_MODEL_GRAPH, [Jsonb(asdict(graph)), model_id])
+
+    def model_graph(self, model: str) -> GraphSettings:
+        """The graph settings `model`'s indexes are built with: the last ones given to `build_index`, else the
+        defaults (read from the store each time, so another process's choice counts)."""
+        row = self.connection.execute(MODEL_GRAPH, [self.model(model).id]).fetchone()
+        return GraphSettings(**row[0]) if row and row[0] else GraphSettings()
+
+    def list_indexes(self, model: str | None = None) -> list[IndexInfo]:
+        """The store's HNSW indexes (of `model` only, when given) with their graph settings and sizes, sorted by
+        model, metric and vector type; a rebuild in progress is not listed."""
+        models = [self.model(model)] if model is not None else self.list_models()
+        names = {
+            knn.index_name(info.id, metric, kind): (info.name, HAMMING_METRIC if kind.quantized else metric, kind.name)
+            for info in models
+            for metric in knn.METRICS
+            for kind in VECTOR_TYPES.values()
+        }
+        found = []
+        for name, options, size in self.connection.execute(EMBEDDING_INDEXES).fetchall():
+            if name in names:
+                settings = dict(option.split("=", 1) for option in options)
+                graph = GraphSettings(int(settings.get("m", 16)), int(settings.get("ef_construction", 64)))
+                found.append(IndexInfo(*names[name], graph, int(size)))
+                self._indexes.add(name)
+        return sorted(found, key=lambda info: (info.model, info.metric, info.vector_type))
 
     def has_index(self, model: str, metric: str | None = None, kind: str | None = None) -> bool:
         """Return whether `model` has its HNSW index for `metric` (default: the model's) over vector type `kind`

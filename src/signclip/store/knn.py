@@ -70,16 +70,23 @@ def indexed_sql(kind: str | VectorType, dim: int, alias: str | None = None) -> s
 
 
 def create_index_sql(
-    model_id: int, dim: int, metric: str, m: int, ef_construction: int, kind: str | VectorType = "vector"
+    model_id: int,
+    dim: int,
+    metric: str,
+    m: int,
+    ef_construction: int,
+    kind: str | VectorType = "vector",
+    name: str | None = None,
 ) -> sql.Composed:
-    """Return CREATE INDEX for the partial HNSW index of one model, metric and vector type."""
+    """Return CREATE INDEX for the partial HNSW index of one model, metric and vector type (named `name`,
+    default `index_name`'s: a rebuild makes the new graph under another name and swaps it in)."""
     kind = vector_type(kind)
     operator_class = HAMMING[1] if kind.quantized else metric_sql(metric, kind)[1]
     return sql.SQL(
         "CREATE INDEX IF NOT EXISTS {name} ON embeddings USING hnsw (({expression}) {ops})"
         " WITH (m = {m}, ef_construction = {ef}) WHERE model_id = {model_id}"
     ).format(
-        name=sql.Identifier(index_name(model_id, metric, kind)),
+        name=sql.Identifier(name or index_name(model_id, metric, kind)),
         expression=indexed_sql(kind, dim),
         ops=sql.SQL(operator_class),
         m=sql.Literal(int(m)),
