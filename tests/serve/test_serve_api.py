@@ -68,7 +68,7 @@ def test_health_models_and_datasets(client):
     ]
     assert "'serve-test' is untrained" in warning and "signclip train" in warning
     datasets = snapshot(client)
-    assert datasets[0] == {"name": DATASET, "items": 24, "embeddings": {"serve-test": 24}}
+    assert datasets[0] == {"name": DATASET, "items": 24, "embeddings": {"serve-test": 24}, "vector_type": "vector"}
     assert [d["name"] for d in datasets] == sorted(d["name"] for d in datasets)  # other tests may add datasets
 
 
@@ -468,7 +468,12 @@ def test_index_needs_the_key_and_adds_searchable_items(keyed_client, client):
     item_ids = added.json()["item_ids"]
     assert len(item_ids) == 2
     datasets = {d["name"]: d for d in snapshot(client)}
-    assert datasets["uploads"] == {"name": "uploads", "items": 2, "embeddings": {"serve-test": 2}}
+    assert datasets["uploads"] == {
+        "name": "uploads",
+        "items": 2,
+        "embeddings": {"serve-test": 2},
+        "vector_type": "vector",
+    }
     assert datasets[DATASET] == before[0]
     found = client.post("/api/search", json={"dataset": "uploads", "pose": items[1]["pose"], "k": 2}).json()["results"]
     assert found[0]["item_id"] == item_ids[1] and found[0]["signer"] == "visitor"

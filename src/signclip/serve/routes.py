@@ -48,12 +48,15 @@ async def list_models(api: ApiDep) -> ModelsResponse:
 
 def dataset_entries(store: Store) -> list[DatasetEntry]:
     """Every dataset of the store as an API entry."""
-    return [DatasetEntry(name=d.name, items=d.items, embeddings=d.embeddings) for d in store.list_datasets()]
+    return [
+        DatasetEntry(name=d.name, items=d.items, embeddings=d.embeddings, vector_type=d.vector_type)
+        for d in store.list_datasets()
+    ]
 
 
 @router.get("/api/datasets", response_model=DatasetsResponse, tags=["search"])
 async def list_datasets(api: ApiDep) -> DatasetsResponse:
-    """Every dataset in the store with its item count and embedding count per model."""
+    """Every dataset in the store with its item count, embedding count per model and vector type."""
     return DatasetsResponse(datasets=await api.with_store(dataset_entries))
 
 

@@ -256,6 +256,7 @@ class DatasetEntry(BaseModel):
     name: str
     items: int
     embeddings: dict[str, int] = Field(description="embedding count per model name")
+    vector_type: str = Field(description="how its vectors are stored: vector, halfvec or binary")
 
 
 class DatasetsResponse(BaseModel):
