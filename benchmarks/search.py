@@ -7,10 +7,11 @@ vector type (`vector` float32, `halfvec` float16, `binary` quantization re-ranke
 gets them bulk-ingested (binary COPY, through `Store.add_items` / `Store.add_embeddings`), the model's HNSW
 index is built, table and index sizes and the PostgreSQL server's memory are read, and held-out queries run
 through `Store.search` (the code the CLI uses). ef_search is raised until recall@k against exact search
-reaches the target. Baselines measured in the same run: exact NumPy brute force (the recall reference),
-pgvector's exact scan, the first vector type (the named baseline of the ratios), an in-process FAISS HNSW
-index with the same m / ef_construction, and pgvector's per-row binary COPY. Last, the exact all-against-all
-top-k over the vectors.
+reaches the target on the held-out queries; the chosen ef_search is then checked on `--check-queries` other
+queries from the same mixture that the choice never saw (the recall and latency to quote). Baselines
+measured in the same run: exact NumPy brute force (the recall reference), pgvector's exact scan, the first
+vector type (the named baseline of the ratios), an in-process FAISS HNSW index with the same m /
+ef_construction, and pgvector's per-row binary COPY. Last, the exact all-against-all top-k over the vectors.
 
     python benchmarks/search.py                                   # modest default: 20k x 384, vector
     python benchmarks/search.py --sizes 1000000 --vector-types vector halfvec binary --all-against-all 0
@@ -73,6 +74,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--m", type=int, default=16)
     parser.add_argument("--ef-construction", type=int, default=64)
+    parser.add_argument(
+        "--check-queries",
+        type=int,
+        default=200,
+        help="unseen queries the chosen ef_search is checked on (200; 0: skip the check)",
+    )
     parser.add_argument("--exact-queries", type=int, default=20, help="queries for pgvector's exact scan (20)")
     parser.add_argument(
         "--all-against-all", type=int, default=None, help="items for the all-against-all run (0: skip it)"
@@ -99,6 +106,15 @@ def clustered_unit_vectors(count: int, dim: int, seed: int) -> tuple[np.ndarray,
         chunk = centers[labels[start:stop]] + 0.6 * rng.normal(size=(stop - start, dim)).astype(np.float32)
         vectors[start:stop] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
     return vectors, labels
+
+
+def unseen_queries(total: int, dim: int, seed: int, count: int) -> np.ndarray:
+    """`count` more unit vectors from the mixture of `clustered_unit_vectors(total, dim, seed)` (its cluster
+    centers; other members and noise), which neither the stored vectors nor the held-out queries include."""
+    centers = np.random.default_rng(seed).normal(size=(max(10, total // 100), dim)).astype(np.float32)
+    rng = np.random.default_rng([seed, 1])
+    points = centers[rng.integers(0, len(centers), count)] + 0.6 * rng.normal(size=(count, dim)).astype(np.float32)
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
 
 
 def exact_top_k(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, list[float]]:
@@ -188,8 +204,27 @@ def server_memory_mb(connection: psycopg.Connection) -> dict:
     }
 
 
+def check_choice(
+    figures: dict, prefix: str, run_at: Callable[[np.ndarray, np.ndarray], tuple[float, list[float]]], check
+) -> None:
+    """Run the unseen check queries (`check`: (queries, truth) or None) at the chosen ef_search; adds
+    `<prefix>_check_recall`, `_check_p50_ms` and `_check_p99_ms` to `figures`."""
+    if check is None:
+        return
+    found_recall, seconds = run_at(*check)
+    figures[f"{prefix}_check_recall"] = found_recall
+    figures[f"{prefix}_check_p50_ms"], figures[f"{prefix}_check_p99_ms"] = percentiles_ms(seconds)
+
+
 def type_figures(
-    server_url: str, kind: str, vectors: np.ndarray, labels: np.ndarray, queries: np.ndarray, truth: np.ndarray, args
+    server_url: str,
+    kind: str,
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    queries: np.ndarray,
+    truth: np.ndarray,
+    check: tuple[np.ndarray, np.ndarray] | None,
+    args,
 ) -> dict:
     """Ingest, build, size, memory and queries for the vectors stored as vector type `kind`, in a fresh database."""
     count, dim = vectors.shape
@@ -236,17 +271,21 @@ def type_figures(
             figures["pg_exact_recall"] = recall(exact_found, truth[: args.exact_queries], args.k)
             figures["pg_exact_p50_ms"], figures["pg_exact_p99_ms"] = percentiles_ms(exact_seconds)
 
+            def pg_on(these: np.ndarray, their_truth: np.ndarray) -> tuple[float, list[float]]:
+                pg_queries(store, these[:20], args.k, exact=False)  # warm the index pages
+                found, seconds = pg_queries(store, these, args.k, exact=False)
+                return recall(found, their_truth, args.k), seconds
+
             def pg_at(ef: int) -> tuple[float, list[float]]:
                 store.set_ef_search(ef)
-                pg_queries(store, queries[:20], args.k, exact=False)  # warm the index pages
-                found, seconds = pg_queries(store, queries, args.k, exact=False)
-                return recall(found, truth, args.k), seconds
+                return pg_on(queries, truth)
 
             ef, figures["pg_recall"], seconds, figures["pg_sweep"] = tune(
                 kind, args.ef_search, args.recall_target, pg_at
             )
             figures["pg_ef_search"] = ef
             figures["pg_p50_ms"], figures["pg_p99_ms"] = percentiles_ms(seconds)
+            check_choice(figures, "pg", pg_on, check)
             figures |= server_memory_mb(store.connection)
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
@@ -270,16 +309,22 @@ def benchmark(server_url: str, count: int, dim: int, args: argparse.Namespace) -
     progress(f"{count:,} x {dim}: exact NumPy top-{args.k} of {args.queries} queries")
     truth, numpy_seconds = exact_top_k(vectors, queries, args.k)
     figures["numpy_p50_ms"], figures["numpy_p99_ms"] = percentiles_ms(numpy_seconds)
+    check = None
+    if args.check_queries:
+        unseen = unseen_queries(count + args.queries, dim, count + dim, args.check_queries)
+        check = (unseen, exact_top_k(vectors, unseen, args.k)[0])
+    figures["check_queries"] = args.check_queries
     figures["types"] = [
-        type_figures(server_url, kind, vectors, labels[:count], queries, truth, args) for kind in args.vector_types
+        type_figures(server_url, kind, vectors, labels[:count], queries, truth, check, args)
+        for kind in args.vector_types
     ]
     if not args.no_faiss:
-        figures |= faiss_figures(vectors, queries, truth, args)
+        figures |= faiss_figures(vectors, queries, truth, check, args)
     figures["load_average_at_end"] = os.getloadavg()[0]
     return figures
 
 
-def faiss_figures(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, args: argparse.Namespace) -> dict:
+def faiss_figures(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, check, args: argparse.Namespace) -> dict:
     import faiss
 
     index = faiss.IndexHNSWFlat(vectors.shape[1], args.m, faiss.METRIC_INNER_PRODUCT)
@@ -289,19 +334,24 @@ def faiss_figures(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, a
     index.add(vectors)
     build = time.perf_counter() - started
 
-    def faiss_at(ef: int) -> tuple[float, list[float]]:
-        index.hnsw.efSearch = ef
+    def faiss_on(these: np.ndarray, their_truth: np.ndarray) -> tuple[float, list[float]]:
         found, seconds = [], []
-        for query in queries:
+        for query in these:
             started = time.perf_counter()
             _, ids = index.search(query[None, :], args.k)
             seconds.append(time.perf_counter() - started)
             found.append(ids[0].tolist())
-        return recall(found, truth, args.k), seconds
+        return recall(found, their_truth, args.k), seconds
+
+    def faiss_at(ef: int) -> tuple[float, list[float]]:
+        index.hnsw.efSearch = ef
+        return faiss_on(queries, truth)
 
     ef, found_recall, seconds, sweep = tune("FAISS", args.ef_search, args.recall_target, faiss_at)
     p50, p99 = percentiles_ms(seconds)
-    return {
+    checked: dict = {}
+    check_choice(checked, "faiss", faiss_on, check)
+    return checked | {
         "faiss_build_s": build,
         "faiss_ef_search": ef,
         "faiss_recall": found_recall,
@@ -369,6 +419,17 @@ def print_figures(figures: dict) -> None:
     for label, found_recall, p50, p99 in rows:
         versus_faiss = f"{p50 / figures['faiss_p50_ms']:>13.2f}" if has_faiss else ""
         print(f"{label:<30}{found_recall:>9.3f}{p50:>9.2f}{p99:>9.2f}{p50 / base['pg_p50_ms']:>15.2f}{versus_faiss}")
+    checks = [(f"{t['vector_type']} HNSW ef {t['pg_ef_search']}", t, "pg") for t in types]
+    if has_faiss:
+        checks.append((f"FAISS HNSW efSearch {figures['faiss_ef_search']}", figures, "faiss"))
+    checks = [(label, found, prefix) for label, found, prefix in checks if f"{prefix}_check_recall" in found]
+    if checks:
+        print(f"the chosen ef_search on {figures['check_queries']} unseen queries (the figures to quote):")
+        for label, found, prefix in checks:
+            print(
+                f"{label:<30}{found[f'{prefix}_check_recall']:>9.3f}{found[f'{prefix}_check_p50_ms']:>9.2f}"
+                f"{found[f'{prefix}_check_p99_ms']:>9.2f}"
+            )
 
 
 def main() -> None:
