@@ -205,7 +205,10 @@ def server_memory_mb(connection: psycopg.Connection) -> dict:
 
 
 def check_choice(
-    figures: dict, prefix: str, run_at: Callable[[np.ndarray, np.ndarray], tuple[float, list[float]]], check
+    figures: dict,
+    prefix: str,
+    run_at: Callable[[np.ndarray, np.ndarray], tuple[float, list[float]]],
+    check: tuple[np.ndarray, np.ndarray] | None,
 ) -> None:
     """Run the unseen check queries (`check`: (queries, truth) or None) at the chosen ef_search; adds
     `<prefix>_check_recall`, `_check_p50_ms` and `_check_p99_ms` to `figures`."""
@@ -324,7 +327,13 @@ def benchmark(server_url: str, count: int, dim: int, args: argparse.Namespace) -
     return figures
 
 
-def faiss_figures(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, check, args: argparse.Namespace) -> dict:
+def faiss_figures(
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    truth: np.ndarray,
+    check: tuple[np.ndarray, np.ndarray] | None,
+    args: argparse.Namespace,
+) -> dict:
     import faiss
 
     index = faiss.IndexHNSWFlat(vectors.shape[1], args.m, faiss.METRIC_INNER_PRODUCT)

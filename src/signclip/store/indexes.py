@@ -71,6 +71,9 @@ class GraphSettings:
         return f"m {self.m} / ef_construction {self.ef_construction}"
 
 
+GRAPH_OPTIONS = ("m", "ef_construction")  # GraphSettings' fields, as the index's storage options name them
+
+
 @dataclass(frozen=True)
 class IndexInfo:
     """One HNSW index of the store: its model, metric ("hamming" for the binary type's), vector type, graph
@@ -161,7 +164,7 @@ class StoreIndexes:
         kinds = [vector_type(kind)] if kind is not None else [VECTOR_TYPES[t] for t in self.vector_types_of(model)]
         existing = {(info.metric, info.vector_type): info.graph for info in self.list_indexes(model)}
         wanted = graph or self.model_graph(model)
-        have = {k.name: existing.get((HAMMING_METRIC if k.quantized else metric, k.name)) for k in kinds}
+        have = {k.name: existing.get((_index_metric(metric, k), k.name)) for k in kinds}
         todo = [k for k in kinds if have[k.name] is None or (graph is not None and have[k.name] != graph)]
         if not todo:
             self._keep_graph(model_info.id, graph)
@@ -172,18 +175,17 @@ class StoreIndexes:
         )
         for built in todo:
             name = knn.index_name(model_info.id, metric, built)
-            if have[built.name] is None:
-                self.connection.execute(
-                    knn.create_index_sql(model_info.id, model_info.dim, metric, wanted.m, wanted.ef_construction, built)
-                )
-                continue
-            fresh = name + REBUILD_SUFFIX
-            self._drop(fresh)  # a rebuild that was interrupted before its swap
+            rebuild = have[built.name] is not None
+            fresh = name + REBUILD_SUFFIX if rebuild else name
+            if rebuild:
+                self._drop(fresh)  # a rebuild that was interrupted before its swap
             self.connection.execute(
                 knn.create_index_sql(
                     model_info.id, model_info.dim, metric, wanted.m, wanted.ef_construction, built, name=fresh
                 )
             )
+            if not rebuild:
+                continue
             with self.connection.transaction():
                 self.connection.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
                 self.connection.execute(
@@ -209,7 +211,7 @@ class StoreIndexes:
         model, metric and vector type; a rebuild in progress is not listed."""
         models = [self.model(model)] if model is not None else self.list_models()
         names = {
-            knn.index_name(info.id, metric, kind): (info.name, HAMMING_METRIC if kind.quantized else metric, kind.name)
+            knn.index_name(info.id, metric, kind): (info.name, _index_metric(metric, kind), kind.name)
             for info in models
             for metric in knn.METRICS
             for kind in VECTOR_TYPES.values()
@@ -218,7 +220,7 @@ class StoreIndexes:
         for name, options, size in self.connection.execute(EMBEDDING_INDEXES).fetchall():
             if name in names:
                 settings = dict(option.split("=", 1) for option in options)
-                graph = GraphSettings(int(settings.get("m", 16)), int(settings.get("ef_construction", 64)))
+                graph = GraphSettings(**{key: int(value) for key, value in settings.items() if key in GRAPH_OPTIONS})
                 found.append(IndexInfo(*names[name], graph, int(size)))
                 self._indexes.add(name)
         return sorted(found, key=lambda info: (info.model, info.metric, info.vector_type))
@@ -256,3 +258,8 @@ class StoreIndexes:
     def _drop(self, name: str) -> None:
         self.connection.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)))
         self._indexes.discard(name)
+
+
+def _index_metric(metric: str, kind: VectorType) -> str:
+    """The metric an index of `kind` is listed under: the binary type's Hamming index serves every metric."""
+    return HAMMING_METRIC if kind.quantized else metric
