@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -443,6 +444,7 @@ def print_figures(figures: dict) -> None:
 
 def main() -> None:
     args = parse_args()
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))  # the finally stops the server
     home = None
     url = args.database_url
     if url is None:

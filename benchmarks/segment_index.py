@@ -12,7 +12,9 @@ video is extracted every time; the median of the repeats is reported.
 from __future__ import annotations
 
 import argparse
+import signal
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -63,6 +65,7 @@ def timed_run(store: Store, model, video: Path, work: Path, name: str, options: 
 
 def main() -> None:
     args = parse_args()
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))  # the finally stops the server
     frames = video_frames(args.video)
     model = signclip.load_model(args.model)
     plain = IndexOptions(workers=1, progress=False)

@@ -107,7 +107,9 @@ def test_index_add_builds_the_graph_asked_for_and_refuses_one_pgvector_cannot_bu
     assert main([*add, "--hnsw-m", "8"]) == 0  # ef_construction: 4 x m
     assert "built the HNSW index (m 8 / ef_construction 32) for this model" in capsys.readouterr().out
     assert main([*add, "--hnsw-ef-construction", "48"]) == 0  # m: the default
-    assert "16 already embedded" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "16 already embedded" in out
+    assert "rebuilt the HNSW index (m 16 / ef_construction 48) for this model" in out
     assert main(["index", "list", "--database-url", database_url]) == 0
     index = capsys.readouterr().out.splitlines()[1]
     assert re.fullmatch(r"HNSW index of 'pose-dtw' over vector \(l2\): m 16 / ef_construction 48, \d+ KiB", index)

@@ -11,8 +11,8 @@ MAX_LISTED = 20
 class IndexReport:
     """An index run: rows in the manifest (`items`; `recordings` -> segments when segmenting), embedded now,
     skipped as done, videos extracted, failed rows (key, why), stale segments removed, the store ids of
-    the stored rows (in row order), whether the ANN index was built now (with which graph settings), and the
-    seconds of each stage."""
+    the stored rows (in row order), whether the ANN index was built now (with which graph settings; rebuilt
+    when it replaced one), and the seconds of each stage."""
 
     dataset: str
     model: str
@@ -27,6 +27,7 @@ class IndexReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     item_ids: list[int] = field(default_factory=list)
     index_built: bool = False
+    index_rebuilt: bool = False
     index_graph: str = ""
     bulk_load: bool = False
     seconds: float = 0.0
@@ -64,7 +65,8 @@ class IndexReport:
             lines.append(f"removed {self.removed} stored segments that re-segmented recordings no longer have")
         if self.index_built:
             how = "after a bulk load" if self.bulk_load else "for this model"
-            lines.append(f"built the HNSW index ({self.index_graph}) {how} in {self.index_seconds:.1f} s")
+            verb = "rebuilt" if self.index_rebuilt else "built"
+            lines.append(f"{verb} the HNSW index ({self.index_graph}) {how} in {self.index_seconds:.1f} s")
         lines += [f"no segments: {key}: {message}" for key, message in self.unsegmented[:MAX_LISTED]]
         lines += [f"failed: {key}: {message}" for key, message in self.failed[:MAX_LISTED]]
         if len(self.failed) > MAX_LISTED:

@@ -26,6 +26,7 @@ from signclip.search.index_report import IndexReport
 from signclip.search.planning import attach_poses, plan_pose_jobs
 from signclip.search.request import IndexRequest
 from signclip.search.segmenting import is_stale_segment
+from signclip.store.indexes import GraphSettings
 from signclip.store.store import Store
 
 BULK_LOAD_ROWS = 10_000  # a load at least this large, and larger than what the model holds, drops and rebuilds HNSW
@@ -128,10 +129,18 @@ def ann_index(store: Store, request: IndexRequest, report: IndexReport) -> None:
     the run stored or found any of its vectors."""
     if report.embedded or report.already_embedded:
         started = time.perf_counter()
+        before = _graphs(store, request.model.name)
         report.index_built = store.build_index(request.model.name, graph=request.options.graph)
         if report.index_built:
             report.index_graph = str(store.model_graph(request.model.name))
+            after = _graphs(store, request.model.name)
+            report.index_rebuilt = any(after[key] != graph for key, graph in before.items())
         report.index_seconds = time.perf_counter() - started
+
+
+def _graphs(store: Store, model: str) -> dict[tuple[str, str], GraphSettings]:
+    """The graph settings of each of `model`'s HNSW indexes, by (metric, vector type)."""
+    return {(info.metric, info.vector_type): info.graph for info in store.list_indexes(model)}
 
 
 def store_all_or_nothing(
