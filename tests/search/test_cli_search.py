@@ -60,6 +60,11 @@ def test_index_search_evaluate_and_remove(environment, gloss_folder, tiny_text_m
     results = json.loads(out)
     assert code == 0 and len(results) == 3
     assert results[0]["pose_path"] == str(query) and results[0]["distance"] == pytest.approx(0, abs=1e-4)
+    wider = ["--ef-search", "400"]  # more candidates: the same nearest three on so small an index
+    code, out, _ = run(
+        capsys, "search", "--dataset", "demo", "--pose", str(query), "--model", model, "-k", "3", "--json", *wider
+    )
+    assert code == 0 and [r["pose_path"] for r in json.loads(out)] == [r["pose_path"] for r in results]
 
     gloss = query.parent.name
     code, out, _ = run(
@@ -113,6 +118,8 @@ def test_search_errors_are_clear(environment, gloss_folder, tiny_text_model, cap
     assert code == 1 and "not a video file" in err
     code, _, err = run(capsys, "search", "--dataset", "demo", "--pose", query, "--model", model, "--where", "color")
     assert code == 1 and "expected FIELD=VALUE" in err
+    code, _, err = run(capsys, "search", "--dataset", "demo", "--pose", query, "--model", model, "--ef-search", "0")
+    assert code == 1 and "ef_search must be a whole number from 1 to 1000, got 0" in err
     smaller = str(save_tiny_model(environment, tiny_text_model, "search-test", 16))
     code, _, err = run(capsys, "search", "--dataset", "demo", "--pose", query, "--model", smaller)
     assert code == 1 and "32-d embeddings" in err and "16-d" in err

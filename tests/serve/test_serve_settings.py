@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import subprocess
 import sys
@@ -40,6 +41,7 @@ def test_yaml_settings_with_limits(tmp_path):
         ("models: []\n", ["models"]),
         ("models: ['=x']\n", ["ALIAS=PATH"]),
         ("api_key: '  '\n", ["api_key"]),
+        ("ef_search: 0\n", ["ef_search", "1 to 1000", "got 0"]),
         ("- a list\n", ["mapping"]),
         ("port: [\n", ["not a readable"]),
     ],
@@ -57,10 +59,10 @@ def test_flags_override_the_file(tmp_path, monkeypatch):
     path = tmp_path / "serve.yaml"
     path.write_text("port: 8080\nhost: 0.0.0.0\nlimits: {max_request_bytes: 1000}\n")
     monkeypatch.setenv("SIGNCLIP_API_KEY", "from-env")
-    args = build_parser().parse_args(
-        ["serve", "--config", str(path), "--port", "9000", "--model", "a", "--model", "b=c", "--max-upload-mb", "2"]
-    )
+    flags = ["--port", "9000", "--model", "a", "--model", "b=c", "--max-upload-mb", "2", "--ef-search", "160"]
+    args = build_parser().parse_args(["serve", "--config", str(path), *flags])
     settings = settings_from_args(args)
+    assert settings.ef_search == 160
     assert (settings.host, settings.port, settings.models) == ("0.0.0.0", 9000, ["a", "b=c"])
     assert settings.api_key == "from-env"
     assert settings.limits.max_upload_bytes == 2 * MIB
@@ -79,6 +81,17 @@ def test_worker_processes_build_the_app_from_the_environment(settings, monkeypat
     monkeypatch.setenv(SETTINGS_ENV, settings.to_json())
     with TestClient(create_app_from_environment()) as client:
         assert client.get("/healthz").json()["models"] == ["serve-test"]
+
+
+def test_the_servers_store_connections_search_with_its_ef_search(settings):
+    from signclip.serve.app import open_resources
+
+    resources = open_resources(dataclasses.replace(settings, ef_search=160))
+    try:
+        with resources.stores.store() as store:
+            assert store.connection.execute("SHOW hnsw.ef_search").fetchone()[0] == "160"
+    finally:
+        resources.close()
 
 
 def test_serve_command_answers_on_loopback(model_dir, serve_home, database_url):

@@ -29,6 +29,21 @@ def test_values_pgvector_refuses_are_refused_by_name(m: int, ef_construction: in
         GraphSettings(m, ef_construction)
 
 
+@pytest.mark.parametrize("ef_search", [0, 1001, 2.5, True])
+def test_an_ef_search_pgvector_refuses_is_refused_before_connecting(ef_search):
+    with pytest.raises(StoreError, match=rf"ef_search must be a whole number from 1 to 1000, got {ef_search!r}"):
+        Store.open("postgresql://nobody@127.0.0.1:1/nothing", ef_search=ef_search)  # no server answers there
+
+
+def test_the_ef_search_given_is_the_connections_and_a_refused_one_changes_nothing(database_url: str, tmp_path):
+    with Store.open(database_url, home=tmp_path / "home", ef_search=160) as store:
+        assert store.connection.execute("SHOW hnsw.ef_search").fetchone()[0] == "160"
+        store.set_ef_search(40)
+        with pytest.raises(StoreError, match="got 0"):
+            store.set_ef_search(0)
+        assert store.connection.execute("SHOW hnsw.ef_search").fetchone()[0] == "40"
+
+
 def test_a_new_index_has_the_given_settings_and_the_model_keeps_them(store: Store):
     vectors = separated(600)
     indexed(store, "signs", "vector", vectors[:300])

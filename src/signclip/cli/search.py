@@ -10,9 +10,10 @@ import json
 import sys
 from pathlib import Path
 
-from signclip.cli.wording import DATABASE_URL_HELP, warn
+from signclip.cli.wording import DATABASE_URL_HELP, EF_SEARCH_HELP, warn
 from signclip.errors import SignclipError
 from signclip.search.rerank import DEFAULT_CANDIDATES
+from signclip.store.indexes import DEFAULT_EF_SEARCH
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +43,7 @@ def _register_search(subparsers: argparse._SubParsersAction) -> None:
         help="use --text as the prompt instead of wrapping it in the model's template",
     )
     search.add_argument("--exact", action="store_true", help="exact search instead of the HNSW index")
+    search.add_argument("--ef-search", type=int, default=DEFAULT_EF_SEARCH, metavar="N", help=EF_SEARCH_HELP)
     search.add_argument(
         "--rerank",
         choices=["dtw", "none"],
@@ -129,7 +131,7 @@ def run_search(args: argparse.Namespace) -> int:
         args.parser.error("give --dataset and one of --text, --pose or --video (or use `signclip search evaluate`)")
     where = parse_where(args.where)
     output = check_export_path(args.output) if args.output else None  # a bad suffix fails before the search
-    with Store.open(args.database_url) as store:
+    with Store.open(args.database_url, ef_search=args.ef_search) as store:
         model_name = choose_model(store, args.dataset, args.model)  # fails before the model loads
         model = signclip.load_model(model_name)
         warn(untrained_warning(model))

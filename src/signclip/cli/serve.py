@@ -7,7 +7,7 @@ import dataclasses
 import os
 import sys
 
-from signclip.cli.wording import DATABASE_URL_HELP
+from signclip.cli.wording import DATABASE_URL_HELP, EF_SEARCH_HELP
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-wait-ms", type=float, metavar="MS", help="how long a forward pass waits for more requests (2)"
     )
+    parser.add_argument("--ef-search", type=int, metavar="N", help=EF_SEARCH_HELP)
     parser.set_defaults(func=run_serve)
 
 
@@ -58,6 +59,7 @@ def settings_from_args(args: argparse.Namespace):
         "cors_origins": args.cors_origin,
         "database_url": args.database_url,
         "home": args.home,
+        "ef_search": args.ef_search,
     }
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     limits = {"request_timeout_s": args.request_timeout}

@@ -8,6 +8,10 @@ import sys
 from signclip.errors import SignclipError
 
 DATABASE_URL_HELP = "PostgreSQL URL (default $DATABASE_URL, else the embedded server)"
+EF_SEARCH_HELP = (
+    "HNSW candidates each search keeps, 1-1000 (100): higher recalls more and takes longer; a collection of "
+    "millions of segments wants 128-160 (docs/search.md, Corpus scale)"
+)
 
 
 def warn(message: str | None) -> None:

@@ -117,7 +117,10 @@ def open_resources(settings: ServeSettings, models: ModelRegistry | None = None)
     """Open the database pool, load the models unless given and start their batching (blocking; once per
     process at start-up)."""
     stores = StorePool(
-        settings.database_url or os.environ.get("DATABASE_URL") or None, settings.home, settings.store_connections
+        settings.database_url or os.environ.get("DATABASE_URL") or None,
+        settings.home,
+        settings.store_connections,
+        settings.ef_search,
     )
     try:
         models = models or load_models(settings)

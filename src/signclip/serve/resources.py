@@ -27,6 +27,7 @@ from signclip.search.cache import SearchCache
 from signclip.serve.batching import Batcher, BatchingSettings
 from signclip.store.embedded_postgres import EmbeddedPostgres, default_home
 from signclip.store.errors import StoreError
+from signclip.store.indexes import DEFAULT_EF_SEARCH, check_ef_search
 from signclip.store.store import Store
 
 DEFAULT_MODEL_ALIAS = "default"
@@ -206,7 +207,10 @@ class StorePool:
     a server given by URL is not ours to restart: requests get a 503 with the reason.
     """
 
-    def __init__(self, database_url: str | None, home: str | Path | None, size: int = 4) -> None:
+    def __init__(
+        self, database_url: str | None, home: str | Path | None, size: int = 4, ef_search: int = DEFAULT_EF_SEARCH
+    ) -> None:
+        self._ef_search = check_ef_search(ef_search)
         self._server = None
         if database_url is None:
             self._server = EmbeddedPostgres(home)
@@ -232,7 +236,7 @@ class StorePool:
                 store = self._idle.get_nowait()
             except queue.Empty:
                 try:
-                    store = Store.open(database_url=self._url, home=self.home)
+                    store = Store.open(database_url=self._url, home=self.home, ef_search=self._ef_search)
                 except StoreError as error:
                     raise ServiceUnavailableError(str(error)) from None
                 with self._lock:

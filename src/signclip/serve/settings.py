@@ -26,6 +26,8 @@ from signclip.dataclass_config import from_mapping, read_config_mapping
 from signclip.errors import ConfigError
 from signclip.model.config import TRAINING_FREE_MODELS
 from signclip.serve.batching import BatchingSettings
+from signclip.store.errors import StoreError
+from signclip.store.indexes import DEFAULT_EF_SEARCH, check_ef_search
 
 MIB = 1024 * 1024
 
@@ -63,6 +65,7 @@ class ServeSettings:
     `api_key` None leaves the data-changing endpoints open (the default host is loopback only).
     `upload_dir` holds poses added through the API (default `<home>/uploads`).
     `batching` says how concurrent embed requests share forward passes (serve/batching.py).
+    `ef_search` is the candidates each HNSW search keeps (1-1000): raise it for recall on millions of segments.
     """
 
     host: str = "127.0.0.1"
@@ -75,6 +78,7 @@ class ServeSettings:
     cors_origins: list[str] = field(default_factory=list)
     upload_dir: str | None = None
     store_connections: int = 4
+    ef_search: int = DEFAULT_EF_SEARCH
     limits: Limits = field(default_factory=Limits)
     batching: BatchingSettings = field(default_factory=BatchingSettings)
 
@@ -112,6 +116,10 @@ class ServeSettings:
             raise ConfigError(f"{source}: workers and store_connections must be at least 1")
         if self.api_key is not None and not self.api_key.strip():
             raise ConfigError(f"{source}: api_key is empty; leave it out to disable the key")
+        try:
+            check_ef_search(self.ef_search)
+        except StoreError as error:
+            raise ConfigError(f"{source}: {error}") from None
         self.limits.validate(f"{source}: limits")
         self.batching.validate(f"{source}: batching")
 

@@ -71,6 +71,17 @@ class GraphSettings:
         return f"m {self.m} / ef_construction {self.ef_construction}"
 
 
+DEFAULT_EF_SEARCH = 100  # pgvector's default is 40; 100 reaches recall@10 0.95 up to about 1M vectors
+
+
+def check_ef_search(ef_search: int) -> int:
+    """Return `ef_search` (the candidates an HNSW search keeps) if pgvector accepts it (1-1000), else raise
+    StoreError naming the limit. Large collections need more (docs/search.md, Corpus scale)."""
+    if isinstance(ef_search, bool) or not isinstance(ef_search, int) or not 1 <= ef_search <= 1000:
+        raise StoreError(f"HNSW ef_search must be a whole number from 1 to 1000, got {ef_search!r}")
+    return ef_search
+
+
 GRAPH_OPTIONS = ("m", "ef_construction")  # GraphSettings' fields, as the index's storage options name them
 
 

@@ -29,7 +29,7 @@ from signclip.store import knn, statements
 from signclip.store.connect import connect
 from signclip.store.embedded_postgres import EmbeddedPostgres
 from signclip.store.errors import UnknownDatasetError
-from signclip.store.indexes import StoreIndexes
+from signclip.store.indexes import DEFAULT_EF_SEARCH, StoreIndexes, check_ef_search
 from signclip.store.ingest import ITEM_COLUMNS, check_vectors, upsert_embeddings, upsert_items
 from signclip.store.items import (
     DatasetInfo,
@@ -58,7 +58,7 @@ class Store(StoreModels, StoreSequences, StoreRecordings, StoreIndexes):
         connection: psycopg.Connection,
         home: Path,
         server: EmbeddedPostgres | None = None,
-        ef_search: int = 100,
+        ef_search: int = DEFAULT_EF_SEARCH,
     ) -> None:
         self.connection = connection
         self.home = home
@@ -71,13 +71,18 @@ class Store(StoreModels, StoreSequences, StoreRecordings, StoreIndexes):
 
     @classmethod
     def open(
-        cls, database_url: str | None = None, home: str | os.PathLike | None = None, ef_search: int = 100
+        cls,
+        database_url: str | None = None,
+        home: str | os.PathLike | None = None,
+        ef_search: int = DEFAULT_EF_SEARCH,
     ) -> Store:
         """Connect to `database_url` (default `$DATABASE_URL`), else to the embedded server in `home`.
 
         The embedded server (`home/postgres`, default `$SIGNCLIP_HOME`) is started if needed and stopped
-        when the last Store using it closes. Missing schema migrations are applied.
+        when the last Store using it closes. Missing schema migrations are applied. `ef_search` is the HNSW
+        search's candidate list for this connection (StoreError, before connecting, outside 1-1000).
         """
+        check_ef_search(ef_search)
         connection, home, server = connect(database_url, home)
         return cls(connection, home=home, server=server, ef_search=ef_search)
 
@@ -105,7 +110,9 @@ class Store(StoreModels, StoreSequences, StoreRecordings, StoreIndexes):
         self.connection.execute("SELECT 1")
 
     def set_ef_search(self, ef_search: int) -> None:
-        """Set HNSW's `ef_search` (candidate list size: higher = better recall, slower) for this connection."""
+        """Set HNSW's `ef_search` (candidate list size: higher = better recall, slower) for this connection;
+        StoreError outside 1-1000."""
+        check_ef_search(ef_search)
         if ef_search != self._ef_search:
             self.connection.execute(sql.SQL("SET hnsw.ef_search = {}").format(sql.Literal(int(ef_search))))
             self._ef_search = ef_search
